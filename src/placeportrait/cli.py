@@ -1,0 +1,231 @@
+"""The ``placeportrait`` command."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from placeportrait import __version__
+from placeportrait.errors import PlacePortraitError
+
+app = typer.Typer(
+    help="Doughnut-economics portraits of UK wards: load boundaries and open data, "
+    "harmonise onto wards, score against the social foundation and ecological ceiling.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Create, upgrade and inspect the store.", no_args_is_help=True)
+boundaries_app = typer.Typer(help="Load and list boundary sets (wards, LADs, LSOAs).",
+                             no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(boundaries_app, name="boundaries")
+
+out = Console()
+err = Console(stderr=True)
+
+DEMO_SET = "gm-wards-2023"
+DEMO_FILE = "greater_manchester_wards_dec2023_bsc.geojson"
+DEMO_ATTRIBUTION = (
+    "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
+    "Contains OS data © Crown copyright and database right 2023."
+)
+
+
+def _version(value: bool):
+    if value:
+        out.print(f"placeportrait {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    database_url: Optional[str] = typer.Option(
+        None, "--database-url",
+        help="postgresql+psycopg://… for PostGIS, or a path to a .gpkg file. "
+        "Default: $PLACEPORTRAIT_DATABASE_URL, else the embedded GeoPackage.",
+        show_default=False,
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+):
+    ctx.obj = {"database_url": database_url}
+
+
+def _store(ctx: typer.Context):
+    from placeportrait.store import open_store
+
+    return open_store((ctx.obj or {}).get("database_url"))
+
+
+# -- db ---------------------------------------------------------------------------------
+@db_app.command("init")
+def db_init(ctx: typer.Context):
+    """Create the store, or upgrade its schema in place to the latest version."""
+    store = _store(ctx)
+    applied = store.init()
+    for m in applied:
+        out.print(f"applied migration {m.version}: {m.description}")
+    out.print(f"{store.describe()} is at schema version {store.schema_version()}")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context):
+    """Show the store, its schema version, pending migrations and row counts."""
+    status = _store(ctx).status()
+    out.print(status["store"])
+    if not status["exists"]:
+        out.print("not created yet: run `placeportrait db init`")
+        return
+    out.print(f"schema version {status['schema_version']} (latest {status['latest_version']})")
+    if status["pending"]:
+        out.print(f"pending migrations: {', '.join(map(str, status['pending']))}: "
+                  "run `placeportrait db init`")
+    for name, count in status["counts"].items():
+        out.print(f"  {name}: {count:,} rows")
+
+
+# -- boundaries -------------------------------------------------------------------------
+@boundaries_app.command("load")
+def boundaries_load(
+    ctx: typer.Context,
+    source: str = typer.Argument(..., help="A file or URL pyogrio reads (GeoJSON, GeoPackage, "
+                                 "zipped Shapefile, ONS service), or a catalogue name such as wards-2024."),
+    set_name: Optional[str] = typer.Option(None, "--set", help="Name of the boundary set "
+                                           "(default: the catalogue name)."),
+    level: Optional[str] = typer.Option(None, help="Geography level: ward, lad, lsoa, msoa, oa, …"),
+    code_field: Optional[str] = typer.Option(None, help="Column of area codes (ONS WDyyCD etc. detected)."),
+    name_field: Optional[str] = typer.Option(None, help="Column of area names."),
+    parent_field: Optional[str] = typer.Option(None, help="Column of parent codes (e.g. LADyyCD)."),
+    layer: Optional[str] = typer.Option(None, help="Layer to read from a multi-layer file."),
+    vintage: Optional[str] = typer.Option(None, help="Boundary vintage, e.g. 2023 (detected from WD23CD)."),
+    licence: Optional[str] = typer.Option(None, help="Licence of the boundaries."),
+    attribution: Optional[str] = typer.Option(None, help="Attribution text to show with them."),
+):
+    """Load a boundary set, replacing any set of the same name atomically."""
+    from placeportrait import boundaries
+
+    entry = None
+    looks_like_path = "/" in source or Path(source).suffix != ""
+    if not Path(source).exists() and "://" not in source and not looks_like_path:
+        entry = boundaries.catalogue_entry(source)
+    if entry:
+        level = level or entry["level"]
+        set_name = set_name or entry["name"]
+        code_field = code_field or entry.get("code_field")
+        name_field = name_field or entry.get("name_field")
+        parent_field = parent_field or entry.get("parent_field")
+        vintage = vintage or entry.get("vintage")
+        licence = licence or entry.get("licence")
+        attribution = attribution or entry.get("attribution")
+    if not set_name:
+        raise click.UsageError("--set is required for a file or URL")
+    if not level:
+        raise click.UsageError("--level is required for a file or URL")
+    _load_boundaries(ctx, source, entry, set_name=set_name, level=level, code_field=code_field,
+                     name_field=name_field, parent_field=parent_field, layer=layer,
+                     vintage=vintage, licence=licence, attribution=attribution)
+
+
+def _load_boundaries(ctx, source, entry=None, *, layer=None, **options):
+    from placeportrait import boundaries
+
+    store = _store(ctx)
+    with err.status(f"reading {source}"):
+        if entry:
+            gdf, source = boundaries.fetch_catalogue_source(entry)
+        else:
+            gdf = boundaries.read_source(source, layer=layer)
+    with err.status(f"checking {len(gdf):,} features"):
+        prepared = boundaries.prepare(gdf, source=source, name=options.pop("set_name"), **options)
+    if prepared.repaired:
+        shown = ", ".join(prepared.repaired[:10])
+        err.print(f"repaired {len(prepared.repaired)} invalid geometries with make_valid: {shown}")
+    with err.status(f"writing {len(prepared.areas):,} areas to {store.describe()}"):
+        store.replace_boundary_set(prepared.meta, prepared.areas)
+    out.print(f"loaded boundary set {prepared.meta['name']!r}: {len(prepared.areas):,} "
+              f"{prepared.meta['level']} areas into {store.describe()}")
+    return store, prepared
+
+
+@boundaries_app.command("list")
+def boundaries_list(ctx: typer.Context):
+    """List the boundary sets in the store, with their area counts."""
+    store = _store(ctx)
+    if not store.exists() or not store.schema_version():
+        out.print("no boundary sets: the store is empty (run `placeportrait boundaries load`)")
+        return
+    sets = store.boundary_sets()
+    if sets.empty:
+        out.print("no boundary sets loaded")
+        return
+    table = Table("name", "level", "vintage", "areas", "loaded (UTC)", "licence",
+                  title=store.describe())
+    for row in sets.itertuples():
+        table.add_row(row.name, row.level, row.vintage or "", f"{row.area_count:,}",
+                      row.loaded_at[:16].replace("T", " "), row.licence or "")
+    out.print(table)
+
+
+@boundaries_app.command("delete")
+def boundaries_delete(ctx: typer.Context, name: str = typer.Argument(..., help="Boundary set name.")):
+    """Delete a boundary set with its areas, indicator values and scores."""
+    _store(ctx).delete_boundary_set(name)
+    out.print(f"deleted boundary set {name!r}")
+
+
+@boundaries_app.command("catalogue")
+def boundaries_catalogue():
+    """List the ONS boundary sets `boundaries load NAME` can download."""
+    from placeportrait import boundaries
+
+    table = Table("name", "level", "vintage", "title", title=str(boundaries.catalogue_path()))
+    for entry in boundaries.load_catalogue().values():
+        table.add_row(entry["name"], entry["level"], entry.get("vintage", ""), entry.get("title", ""))
+    out.print(table)
+
+
+# -- demo -------------------------------------------------------------------------------
+@app.command("demo")
+def demo(ctx: typer.Context):
+    """Load the shipped demo place (Greater Manchester wards, Dec 2023) into the store."""
+    path = resources.files("placeportrait") / "data" / "demo" / DEMO_FILE
+    with resources.as_file(path) as demo_file:
+        _store(ctx).init()
+        store, prepared = _load_boundaries(
+            ctx, str(demo_file), set_name=DEMO_SET, level="ward", code_field=None,
+            name_field=None, parent_field=None, vintage="2023",
+            licence="Open Government Licence v3.0", attribution=DEMO_ATTRIBUTION)
+    parents = prepared.areas["parent_code"].nunique()
+    out.print(f"demo place: {len(prepared.areas)} wards in {parents} local authorities of "
+              f"Greater Manchester, boundary set {DEMO_SET!r}")
+    out.print(f"open it in QGIS, or `ogrinfo {store.location.display()} areas`" if store.kind == "geopackage"
+              else f"stored in {store.describe()}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the project's own errors become one line on stderr and exit 1."""
+    try:
+        code = app(args=argv, prog_name="placeportrait", standalone_mode=False)
+    except PlacePortraitError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The embedded backend: one GeoPackage file, no server.
+
+Atomicity: every write works on a copy of the file and renames it over the original
+(``os.replace`` is atomic on POSIX). A crash, a kill -9, a full disk or a failed
+validation at any point leaves the original file as it was; readers never see a
+half-written store. Writers are serialised by an exclusive lock on a sidecar file.
+GDAL (through pyogrio) writes the ``areas`` feature layer so QGIS and ``ogrinfo``
+see a proper GeoPackage; the other tables are GeoPackage "attributes" tables.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from placeportrait.errors import PlacePortraitError, StoreError
+from placeportrait.store import migrations, schema
+from placeportrait.store.base import Store
+
+GPKG_OPTIONS = {"VERSION": "1.2"}  # readable by older GDAL and QGIS releases
+
+
+def _write_engine(path: Path) -> sa.Engine:
+    return sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
+
+
+class GeoPackageStore(Store):
+    kind = "geopackage"
+
+    def __init__(self, location):
+        super().__init__(location)
+        self.path = Path(location.url)
+        # NullPool: each read opens the file anew, so it sees the latest rename.
+        self._engine = sa.create_engine(
+            f"sqlite:///file:{self.path}?mode=ro&uri=true", poolclass=NullPool
+        )
+
+    def engine(self):
+        return self._engine
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextmanager
+    def _writing(self):
+        """Yield a private copy of the store; on success it replaces the original."""
+        directory = self.path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            lock = open(directory / f".{self.path.name}.lock", "w")
+        except OSError as exc:
+            raise StoreError(f"cannot write embedded store {self.path}: {exc.strerror}") from None
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            # Copies left by a writer that was killed: we hold the lock, so none is live.
+            for stale in directory.glob(f".{self.path.name}.*.tmp.gpkg"):
+                stale.unlink(missing_ok=True)
+            work = directory / f".{self.path.name}.{os.getpid()}.tmp.gpkg"
+            try:
+                if self.path.exists():
+                    shutil.copyfile(self.path, work)
+                yield work
+                with open(work, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(work, self.path)
+                dir_fd = os.open(directory, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+            except PlacePortraitError:
+                work.unlink(missing_ok=True)
+                raise
+            except (OSError, sa.exc.OperationalError, pyogrio.errors.DataSourceError,
+                    pyogrio.errors.DataLayerError) as exc:
+                work.unlink(missing_ok=True)
+                reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+                raise StoreError(
+                    f"cannot write embedded store {self.path}: {reason}; the store is unchanged"
+                ) from None
+            except BaseException:
+                work.unlink(missing_ok=True)
+                raise
+
+    def _apply_migrations(self, todo):
+        with self._writing() as work:
+            if any(m.version == 1 for m in todo) and not self._has_layer(work, "areas"):
+                empty = gpd.GeoDataFrame(
+                    {
+                        "boundary_set": pd.Series([], dtype="str"),
+                        "code": pd.Series([], dtype="str"),
+                        "name": pd.Series([], dtype="str"),
+                        "level": pd.Series([], dtype="str"),
+                        "parent_code": pd.Series([], dtype="str"),
+                        "area_m2": pd.Series([], dtype="float64"),
+                    },
+                    geometry=gpd.GeoSeries([], crs=schema.STORE_CRS),
+                )
+                pyogrio.write_dataframe(
+                    empty, work, driver="GPKG", layer="areas", geometry_type="MultiPolygon",
+                    spatial_index=True, dataset_options=GPKG_OPTIONS if not work.exists() else None,
+                )
+            engine = _write_engine(work)
+            try:
+                with engine.begin() as conn:
+                    for m in todo:
+                        for name in m.tables:
+                            if name == "areas":
+                                conn.exec_driver_sql(
+                                    "CREATE UNIQUE INDEX IF NOT EXISTS areas_set_code_key "
+                                    "ON areas (boundary_set, code)"
+                                )
+                                continue
+                            migrations.table(name).create(conn, checkfirst=True)
+                            conn.execute(
+                                sa.text(
+                                    "INSERT OR IGNORE INTO gpkg_contents "
+                                    "(table_name, data_type, identifier, description) "
+                                    "VALUES (:t, 'attributes', :t, :d)"
+                                ),
+                                {"t": name, "d": f"placeportrait: {m.description}"},
+                            )
+                    self._record_migrations(conn, todo)
+            finally:
+                engine.dispose()
+
+    @staticmethod
+    def _has_layer(path: Path, layer: str) -> bool:
+        return path.exists() and path.stat().st_size > 0 and layer in set(pyogrio.list_layers(path)[:, 0])
+
+    def _write_boundary_set(self, meta, areas):
+        frame = gpd.GeoDataFrame(
+            {
+                "boundary_set": meta["name"],
+                "code": areas["code"].astype(str).values,
+                "name": areas["name"].values,
+                "level": areas["level"].values,
+                "parent_code": areas["parent_code"].values,
+                "area_m2": areas["area_m2"].astype(float).values,
+            },
+            geometry=areas.geometry.values,
+            crs=schema.STORE_CRS,
+        )
+        with self._writing() as work:
+            engine = _write_engine(work)
+            try:
+                with engine.begin() as conn:
+                    self._delete_set_rows(conn, meta["name"])
+                    conn.execute(sa.insert(schema.boundary_sets), [meta])
+            finally:
+                engine.dispose()
+            pyogrio.write_dataframe(frame, work, driver="GPKG", layer="areas", append=True,
+                                    geometry_type="MultiPolygon")
+
+    @staticmethod
+    def _delete_set_rows(conn, name):
+        for table in (schema.crosswalks, schema.areas):
+            # a store still at schema 1 has no crosswalks yet
+            if sa.inspect(conn).has_table(table.name):
+                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
+        conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
+
+    def _delete_boundary_set(self, name):
+        with self._writing() as work:
+            engine = _write_engine(work)
+            try:
+                with engine.begin() as conn:
+                    for table in (schema.scores, schema.indicator_values):
+                        conn.execute(sa.delete(table).where(table.c.boundary_set == name))
+                    self._delete_set_rows(conn, name)
+            finally:
+                engine.dispose()
+
+    def _read_areas_frame(self, name):
+        # `name` passed check_set_name (a strict slug), so it cannot break out of the quotes.
+        gdf = pyogrio.read_dataframe(
+            self.path, layer="areas", where=f"boundary_set = '{name}'",
+            columns=["code", "name", "level", "parent_code", "area_m2"],
+        )
+        return gdf.set_crs(schema.STORE_CRS, allow_override=True)

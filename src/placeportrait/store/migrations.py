@@ -1,0 +1,40 @@
+"""Versioned schema migrations.
+
+Each migration names the tables it adds; a store records the versions it has applied
+in ``schema_migrations`` and ``migrate`` applies the missing ones in order, so an
+existing database upgrades in place. Append new migrations; never edit an old one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from placeportrait.store import schema
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    tables: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "boundary sets and areas", ("schema_migrations", "boundary_sets", "areas")),
+    Migration(
+        2,
+        "indicator values, load runs, scores and crosswalk cache",
+        ("runs", "indicator_values", "scores", "crosswalks"),
+    ),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+
+def table(name: str):
+    return schema.metadata.tables[name]
+
+
+def pending(applied: set[int], target: int = LATEST) -> list[Migration]:
+    """Migrations not yet applied, up to ``target``, in order."""
+    return [m for m in MIGRATIONS if m.version not in applied and m.version <= target]

@@ -1,0 +1,98 @@
+"""The PostGIS backend: SQLAlchemy 2 + GeoAlchemy2 + psycopg 3, bulk loads by COPY."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from placeportrait.errors import StoreError
+from placeportrait.store import migrations, schema
+from placeportrait.store.base import Store
+
+# Serialises concurrent `db init`s on one database; the number is arbitrary but fixed.
+MIGRATION_LOCK = 7_301_172
+
+AREA_COPY_COLUMNS = ("boundary_set", "code", "name", "level", "parent_code", "area_m2", "geom")
+
+
+class PostGISStore(Store):
+    kind = "postgis"
+
+    def __init__(self, location):
+        super().__init__(location)
+        self._engine = sa.create_engine(location.url, pool_pre_ping=True, future=True)
+
+    def engine(self):
+        return self._engine
+
+    def exists(self) -> bool:
+        try:
+            with self._engine.connect():
+                return True
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(f"cannot connect to {self.describe()}: {reason}") from None
+
+    def _apply_migrations(self, todo):
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                # Another process may have migrated while we waited for the lock.
+                done = set()
+                if sa.inspect(conn).has_table("schema_migrations"):
+                    done = {r[0] for r in conn.execute(sa.select(schema.schema_migrations.c.version))}
+                todo = [m for m in todo if m.version not in done]
+                for m in todo:
+                    for name in m.tables:
+                        migrations.table(name).create(conn, checkfirst=True)
+                self._record_migrations(conn, todo)
+        except ProgrammingError as exc:
+            raise StoreError(f"cannot create the schema in {self.describe()}: {exc.orig}") from None
+
+    def _write_boundary_set(self, meta, areas):
+        geoms = shapely.to_wkb(
+            shapely.set_srid(areas.geometry.values, 4326), hex=True, include_srid=True
+        )
+        rows = zip(
+            [meta["name"]] * len(areas),
+            areas["code"],
+            areas["name"].where(areas["name"].notna(), None),
+            areas["level"],
+            areas["parent_code"].where(areas["parent_code"].notna(), None),
+            areas["area_m2"].astype(float),
+            geoms,
+        )
+        copy_sql = f"COPY areas ({', '.join(AREA_COPY_COLUMNS)}) FROM STDIN"
+        with self._engine.begin() as conn:
+            self._delete_set_rows(conn, meta["name"])
+            conn.execute(sa.insert(schema.boundary_sets), [meta])
+            with conn.connection.dbapi_connection.cursor() as cur:
+                with cur.copy(copy_sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+    @staticmethod
+    def _delete_set_rows(conn, name):
+        for table in (schema.crosswalks, schema.areas):
+            # a store still at schema 1 has no crosswalks yet
+            if sa.inspect(conn).has_table(table.name):
+                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
+        conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
+
+    def _delete_boundary_set(self, name):
+        with self._engine.begin() as conn:
+            for table in (schema.scores, schema.indicator_values):
+                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
+            self._delete_set_rows(conn, name)
+
+    def _read_areas_frame(self, name):
+        query = sa.text(
+            "SELECT code, name, level, parent_code, area_m2, geom "
+            "FROM areas WHERE boundary_set = :name"
+        )
+        with self._engine.connect() as conn:
+            gdf = gpd.read_postgis(query, conn, geom_col="geom", params={"name": name})
+        return gdf.rename_geometry("geometry").set_crs(schema.STORE_CRS, allow_override=True)

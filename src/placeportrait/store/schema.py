@@ -1,0 +1,141 @@
+"""The store's tables, shared by both backends.
+
+One SQLAlchemy ``MetaData`` describes every table. The PostGIS backend creates them
+all with SQLAlchemy/GeoAlchemy2; the GeoPackage backend creates the non-spatial
+tables the same way (SQLite dialect) and the ``areas`` feature table through GDAL, so
+that QGIS and ``ogrinfo`` see it as a proper GeoPackage layer.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+STORE_CRS = "EPSG:4326"  # geometry as stored
+AREA_CRS = "EPSG:27700"  # British National Grid, for areas in m²
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", Text, nullable=False),
+)
+
+boundary_sets = Table(
+    "boundary_sets",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("level", Text, nullable=False),
+    Column("vintage", Text),
+    Column("source", Text, nullable=False),
+    Column("source_checksum", Text),
+    Column("licence", Text),
+    Column("attribution", Text),
+    Column("source_crs", Text, nullable=False),
+    Column("code_field", Text, nullable=False),
+    Column("name_field", Text),
+    Column("parent_field", Text),
+    Column("repaired_geometries", Integer, nullable=False, default=0),
+    Column("loaded_at", Text, nullable=False),
+    Column("area_count", Integer, nullable=False),
+)
+
+# ``geom`` is MultiPolygon in EPSG:4326; ``area_m2`` is computed in EPSG:27700.
+areas = Table(
+    "areas",
+    metadata,
+    Column("fid", Integer, primary_key=True),
+    Column("boundary_set", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("name", Text),
+    Column("level", Text, nullable=False),
+    Column("parent_code", Text),
+    Column("area_m2", Float, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=True)),
+    UniqueConstraint("boundary_set", "code", name="areas_set_code_key"),
+)
+
+# A load run of one indicator plugin onto one boundary set.
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("plugin", Text, nullable=False),
+    Column("plugin_version", Text),
+    Column("boundary_set", Text, nullable=False),
+    Column("source", Text),
+    Column("source_checksum", Text),
+    Column("started_at", Text, nullable=False),
+    Column("finished_at", Text),
+    Column("status", Text, nullable=False),  # running | succeeded | failed
+    Column("rows", Integer),
+    Column("messages", Text),
+)
+
+# Tidy indicator values: one row per area, indicator and period.
+indicator_values = Table(
+    "indicator_values",
+    metadata,
+    Column("boundary_set", Text, nullable=False),
+    Column("area_code", Text, nullable=False),
+    Column("indicator", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("value", Float),  # NULL means no data, never zero
+    Column("unit", Text),
+    Column("method", Text, nullable=False),
+    Column("coverage", Float),
+    Column("source_rows", Integer),
+    Column("flags", Text),
+    Column("run_id", Text, nullable=False),
+    UniqueConstraint(
+        "boundary_set", "area_code", "indicator", "period", name="indicator_values_key"
+    ),
+)
+Index("indicator_values_indicator", indicator_values.c.boundary_set, indicator_values.c.indicator)
+
+# Scores of each value against its threshold, and the thresholds used.
+scores = Table(
+    "scores",
+    metadata,
+    Column("boundary_set", Text, nullable=False),
+    Column("area_code", Text, nullable=False),
+    Column("indicator", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("ring", Text, nullable=False),
+    Column("dimension", Text, nullable=False),
+    Column("threshold", Float),
+    Column("baseline", Float),
+    Column("threshold_source", Text),
+    Column("ratio", Float),
+    Column("shortfall", Float),
+    Column("overshoot", Float),
+    Column("status", Text, nullable=False),
+    Column("scored_at", Text, nullable=False),
+    UniqueConstraint("boundary_set", "area_code", "indicator", "period", name="scores_key"),
+)
+
+# Cached source→target area weights, keyed by a fingerprint of the source geometry.
+crosswalks = Table(
+    "crosswalks",
+    metadata,
+    Column("source_fingerprint", Text, nullable=False),
+    Column("boundary_set", Text, nullable=False),
+    Column("source_code", Text, nullable=False),
+    Column("area_code", Text, nullable=False),
+    Column("intersection_area_m2", Float, nullable=False),
+    Column("source_area_m2", Float, nullable=False),
+    Column("target_area_m2", Float, nullable=False),
+)
+Index("crosswalks_key", crosswalks.c.source_fingerprint, crosswalks.c.boundary_set)

@@ -1,0 +1,56 @@
+"""The command line as a user meets it."""
+
+import subprocess
+import sys
+
+import pytest
+
+from placeportrait.cli import app, main
+
+from test_boundaries import run
+
+
+def _commands(group, prefix=()):
+    import typer.main
+
+    cmd = typer.main.get_command(group)
+    stack = [(prefix, cmd)]
+    while stack:
+        path, c = stack.pop()
+        yield path
+        for name, sub in getattr(c, "commands", {}).items():
+            stack.append((path + (name,), sub))
+
+
+@pytest.mark.parametrize("path", list(_commands(app)), ids=lambda p: " ".join(p) or "root")
+def test_every_command_has_help(capsys, path):
+    code, out, _ = run(capsys, *path, "--help")
+    assert code == 0
+    assert "Usage" in out and len(out.splitlines()) > 3
+
+
+def test_version(capsys):
+    from placeportrait import __version__
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and __version__ in out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "placeportrait.cli", "--version"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "placeportrait" in result.stdout
+
+
+def test_demo_on_the_embedded_default(capsys, tmp_path):
+    code, out, err = run(capsys, "demo")
+    assert code == 0, err
+    assert "215 wards in 10 local authorities" in out
+    assert (tmp_path / "home" / "placeportrait.gpkg").exists()
+    code, out, _ = run(capsys, "db", "status")
+    assert "schema version 2" in out and "areas: 215 rows" in out
+
+
+def test_db_status_before_init(capsys):
+    code, out, _ = run(capsys, "db", "status")
+    assert code == 0 and "not created yet" in out
