@@ -14,7 +14,7 @@ from placeportrait.store import open_store
 from conftest import DATA
 
 ROOT = Path(__file__).parents[1]
-DEMO = ROOT / "src/placeportrait/data/demo/greater_manchester_wards_dec2023_bsc.geojson"
+DEMO = DATA / "boundaries" / "greater_manchester_wards_dec2023_bsc.geojson"
 UK_2023 = DATA / "boundaries" / "uk_wards_dec2023_bsc.gpkg.zip"
 UK_2019 = DATA / "boundaries" / "uk_wards_dec2019.gpkg.zip"
 TRAFFORD_2013 = DATA / "boundaries" / "trafford_wards_2013_ons.json"

@@ -45,10 +45,10 @@ def test_console_script_is_installed():
 def test_demo_on_the_embedded_default(capsys, tmp_path):
     code, out, err = run(capsys, "demo")
     assert code == 0, err
-    assert "215 wards in 10 local authorities" in out
+    assert "Trafford, 21 wards" in out
     assert (tmp_path / "home" / "placeportrait.gpkg").exists()
     code, out, _ = run(capsys, "db", "status")
-    assert "schema version 2" in out and "areas: 215 rows" in out
+    assert "schema version 2" in out and "areas: 21 rows" in out
 
 
 def test_db_status_before_init(capsys):

@@ -10,7 +10,7 @@ from placeportrait.store import migrations, open_store
 
 from conftest import DATA
 
-DEMO = "src/placeportrait/data/demo/greater_manchester_wards_dec2023_bsc.geojson"
+DEMO = "tests/data/boundaries/greater_manchester_wards_dec2023_bsc.geojson"
 
 
 def _prepared(name="gm", path=None):

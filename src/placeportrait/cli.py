@@ -31,8 +31,8 @@ app.add_typer(boundaries_app, name="boundaries")
 out = Console()
 err = Console(stderr=True)
 
-DEMO_SET = "gm-wards-2023"
-DEMO_FILE = "greater_manchester_wards_dec2023_bsc.geojson"
+DEMO_SET = "trafford-wards-2023"
+DEMO_FILE = "trafford_wards_dec2023_bsc.geojson"
 DEMO_ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
     "Contains OS data © Crown copyright and database right 2023."
@@ -196,7 +196,7 @@ def boundaries_catalogue():
 # -- demo -------------------------------------------------------------------------------
 @app.command("demo")
 def demo(ctx: typer.Context):
-    """Load the shipped demo place (Greater Manchester wards, Dec 2023) into the store."""
+    """Load the shipped demo place (Trafford's 21 wards, Dec 2023) into the store."""
     path = resources.files("placeportrait") / "data" / "demo" / DEMO_FILE
     with resources.as_file(path) as demo_file:
         _store(ctx).init()
@@ -204,9 +204,7 @@ def demo(ctx: typer.Context):
             ctx, str(demo_file), set_name=DEMO_SET, level="ward", code_field=None,
             name_field=None, parent_field=None, vintage="2023",
             licence="Open Government Licence v3.0", attribution=DEMO_ATTRIBUTION)
-    parents = prepared.areas["parent_code"].nunique()
-    out.print(f"demo place: {len(prepared.areas)} wards in {parents} local authorities of "
-              f"Greater Manchester, boundary set {DEMO_SET!r}")
+    out.print(f"demo place: Trafford, {len(prepared.areas)} wards, boundary set {DEMO_SET!r}")
     out.print(f"open it in QGIS, or `ogrinfo {store.location.display()} areas`" if store.kind == "geopackage"
               else f"stored in {store.describe()}")
 

@@ -66,8 +66,8 @@ class Store(ABC):
         """All areas of a set, with geometry in EPSG:4326."""
 
     @abstractmethod
-    def _delete_boundary_set(self, name: str) -> None:
-        """Remove a set, its areas and everything derived from it, atomically."""
+    def _write(self):
+        """Context manager yielding a Connection in one atomic write unit."""
 
     def describe(self) -> str:
         return f"{self.kind} store at {self.location.display()}"
@@ -171,8 +171,126 @@ class Store(ABC):
         self._write_boundary_set(meta, areas)
 
     def delete_boundary_set(self, name: str) -> None:
+        """Remove a set, its areas and everything derived from it, atomically."""
         self.boundary_set(name)  # raises if unknown
-        self._delete_boundary_set(name)
+        with self._write() as conn:
+            for table in (schema.scores, schema.indicator_values, schema.crosswalks, schema.areas):
+                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
+            conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
+
+    # -- load runs and indicator values ----------------------------------------------------
+    def start_run(self, *, plugin: str, plugin_version: str, boundary_set: str,
+                  source: str | None) -> str:
+        """Record a run as ``running``; returns its id. Committed on its own, so a
+        killed run stays visible (and is marked failed by ``mark_interrupted_runs``)."""
+        import os
+        import socket
+        import uuid
+
+        self.require_current()
+        run_id = str(uuid.uuid4())
+        with self._write() as conn:
+            conn.execute(sa.insert(schema.runs), [{
+                "run_id": run_id, "plugin": plugin, "plugin_version": plugin_version,
+                "boundary_set": boundary_set, "source": source, "started_at": utcnow(),
+                "status": "running", "host": socket.gethostname(), "pid": os.getpid(),
+            }])
+        return run_id
+
+    def fail_run(self, run_id: str, message: str, source_checksum: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(sa.update(schema.runs).where(schema.runs.c.run_id == run_id).values(
+                status="failed", finished_at=utcnow(), messages=message,
+                source_checksum=source_checksum))
+
+    def commit_values(self, run_id: str, boundary_set: str, indicator: str,
+                      values: pd.DataFrame, *, source_checksum: str | None, messages: str) -> None:
+        """Replace an indicator's values for the periods in ``values`` and mark the run
+        succeeded, in one atomic unit: readers see the old values or the new, never a mix.
+
+        ``values`` has columns ``area_code, period, value, unit, method, coverage,
+        source_rows, flags``; a NaN value is stored as NULL (no data).
+        """
+        v = schema.indicator_values.c
+        rows = values.assign(boundary_set=boundary_set, indicator=indicator, run_id=run_id)
+        rows = rows[[c.name for c in schema.indicator_values.columns]]
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        periods = sorted(values["period"].unique())
+        with self._write() as conn:
+            conn.execute(sa.delete(schema.indicator_values).where(
+                v.boundary_set == boundary_set, v.indicator == indicator, v.period.in_(periods)))
+            if records:
+                conn.execute(sa.insert(schema.indicator_values), records)
+            conn.execute(sa.update(schema.runs).where(schema.runs.c.run_id == run_id).values(
+                status="succeeded", finished_at=utcnow(), rows=len(records), messages=messages,
+                source_checksum=source_checksum))
+
+    def mark_interrupted_runs(self) -> int:
+        """Runs left ``running`` by a process on this host that no longer exists → failed."""
+        import os
+        import socket
+
+        r = schema.runs.c
+        with self.engine().connect() as conn:
+            running = conn.execute(sa.select(r.run_id, r.pid).where(
+                r.status == "running", r.host == socket.gethostname())).all()
+        dead = []
+        for run_id, pid in running:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                dead.append(run_id)
+            except PermissionError:
+                pass
+        if dead:
+            with self._write() as conn:
+                conn.execute(sa.update(schema.runs).where(r.run_id.in_(dead)).values(
+                    status="failed", finished_at=utcnow(),
+                    messages="interrupted: the loading process ended without finishing"))
+        return len(dead)
+
+    def runs(self, plugin: str | None = None) -> pd.DataFrame:
+        self.require_current()
+        query = sa.select(schema.runs).order_by(schema.runs.c.started_at.desc())
+        if plugin:
+            query = query.where(schema.runs.c.plugin == plugin)
+        with self.engine().connect() as conn:
+            return pd.DataFrame(conn.execute(query).mappings().all(),
+                                columns=[c.name for c in schema.runs.columns])
+
+    def read_values(self, boundary_set: str, indicators=None) -> pd.DataFrame:
+        """Tidy indicator values of a set; NULL values come back as NaN (no data)."""
+        self.boundary_set(boundary_set)
+        v = schema.indicator_values.c
+        query = sa.select(schema.indicator_values).where(v.boundary_set == boundary_set)
+        if indicators is not None:
+            query = query.where(v.indicator.in_(list(indicators)))
+        with self.engine().connect() as conn:
+            frame = pd.DataFrame(conn.execute(query.order_by(v.indicator, v.area_code, v.period))
+                                 .mappings().all(),
+                                 columns=[c.name for c in schema.indicator_values.columns])
+        frame["value"] = frame["value"].astype(float)
+        frame["coverage"] = frame["coverage"].astype(float)
+        return frame
+
+    # -- cached crosswalks -------------------------------------------------------------------
+    def read_crosswalk(self, fingerprint: str, boundary_set: str) -> pd.DataFrame | None:
+        c = schema.crosswalks.c
+        cols = ["source_code", "area_code", "intersection_area_m2", "source_area_m2", "target_area_m2"]
+        with self.engine().connect() as conn:
+            rows = conn.execute(sa.select(*[getattr(c, n) for n in cols]).where(
+                c.source_fingerprint == fingerprint, c.boundary_set == boundary_set)).all()
+        return pd.DataFrame(rows, columns=cols) if rows else None
+
+    def write_crosswalk(self, fingerprint: str, boundary_set: str, table: pd.DataFrame) -> None:
+        c = schema.crosswalks.c
+        rows = table.assign(source_fingerprint=fingerprint, boundary_set=boundary_set)
+        records = rows[[col.name for col in schema.crosswalks.columns]].to_dict("records")
+        with self._write() as conn:
+            conn.execute(sa.delete(schema.crosswalks).where(
+                c.source_fingerprint == fingerprint, c.boundary_set == boundary_set))
+            if records:
+                conn.execute(sa.insert(schema.crosswalks), records)
 
     def read_areas(self, name: str, codes=None) -> gpd.GeoDataFrame:
         """Areas of a boundary set as a GeoDataFrame in EPSG:4326, sorted by code."""

@@ -169,14 +169,13 @@ class GeoPackageStore(Store):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
         conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
 
-    def _delete_boundary_set(self, name):
+    @contextmanager
+    def _write(self):
         with self._writing() as work:
             engine = _write_engine(work)
             try:
                 with engine.begin() as conn:
-                    for table in (schema.scores, schema.indicator_values):
-                        conn.execute(sa.delete(table).where(table.c.boundary_set == name))
-                    self._delete_set_rows(conn, name)
+                    yield conn
             finally:
                 engine.dispose()
 

@@ -82,11 +82,8 @@ class PostGISStore(Store):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
         conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
 
-    def _delete_boundary_set(self, name):
-        with self._engine.begin() as conn:
-            for table in (schema.scores, schema.indicator_values):
-                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
-            self._delete_set_rows(conn, name)
+    def _write(self):
+        return self._engine.begin()
 
     def _read_areas_frame(self, name):
         query = sa.text(

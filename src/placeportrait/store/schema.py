@@ -80,6 +80,8 @@ runs = Table(
     Column("started_at", Text, nullable=False),
     Column("finished_at", Text),
     Column("status", Text, nullable=False),  # running | succeeded | failed
+    Column("host", Text),  # with pid: tells an interrupted run from a live one
+    Column("pid", Integer),
     Column("rows", Integer),
     Column("messages", Text),
 )
