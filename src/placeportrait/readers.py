@@ -1,0 +1,109 @@
+"""Reading published tables as they really are.
+
+Real files have UTF-8 byte-order marks, title rows above the header, thousands
+separators ("1,296"), suppressed values (``..``, ``c``, ``*``, ``x``, ``-``), HTML error
+pages saved under a ``.csv`` name, and sometimes arrive truncated. These functions
+read them and fail with one line naming the file, row or column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from placeportrait.errors import InputError
+
+SUPPRESSED = ["..", ".", "c", "*", "x", "-", ":", "z", "[c]", "[x]", "[z]", "[low]", "n/a",
+              "N/A", "NA", ""]
+
+
+def sniff(path: Path) -> None:
+    """Refuse files that are plainly not data: empty, HTML pages, binary junk."""
+    head = path.read_bytes()[:2048]
+    if not head.strip():
+        raise InputError(f"{path}: the file is empty")
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+        raise InputError(f"{path}: is an HTML/XML page, not a data table (a failed download?)")
+
+
+def read_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf-8-sig",
+             na_values=None, thousands: str | None = ",", dtype=str) -> pd.DataFrame:
+    """Read a CSV with everything as text, so callers decide what is numeric.
+
+    ``skip_rows`` skips title rows above the header.
+    """
+    path = Path(path)
+    sniff(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not {encoding} text (byte {exc.start}): wrong encoding?") from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), skiprows=skip_rows, dtype=dtype,
+                            keep_default_na=False, na_values=na_values or [], thousands=thousands)
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise InputError(f"{path}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    _check_truncated(path, text, frame, skip_rows)
+    return frame
+
+
+def _check_truncated(path: Path, text: str, frame: pd.DataFrame, skip_rows: int) -> None:
+    """A last line cut short has fewer fields than the header: a truncated download."""
+    if text.endswith("\n") or frame.empty:
+        return
+    last_line = text.rstrip("\r\n").rsplit("\n", 1)[-1]
+    fields = next(csv.reader([last_line]), [])
+    if len(fields) < len(frame.columns):
+        row = len(frame) + 1 + skip_rows
+        raise InputError(f"{path}: row {row} has {len(fields)} of {len(frame.columns)} fields: "
+                         "the file looks truncated")
+
+
+def read_excel(path: Path, *, sheet=0, skip_rows: int = 0) -> pd.DataFrame:
+    path = Path(path)
+    sniff(path)
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, skiprows=skip_rows, dtype=str)
+    except (ValueError, KeyError, OSError) as exc:
+        raise InputError(f"{path}: cannot read as a spreadsheet: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # openpyxl raises its own zoo for corrupt files
+        raise InputError(f"{path}: cannot read as a spreadsheet: {type(exc).__name__}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, columns, path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column {', '.join(map(repr, missing))}; "
+                         f"columns are {', '.join(map(str, frame.columns))}")
+
+
+def to_number(series: pd.Series, *, column: str, path, header_rows: int = 1,
+              suppressed=SUPPRESSED) -> pd.Series:
+    """Text to float: suppressed markers become NaN (no data), anything else non-numeric fails.
+
+    Thousands separators and surrounding spaces and percent signs are removed first.
+    Infinite values are refused.
+    """
+    text = series.astype("string").str.strip()
+    text = text.mask(text.isin(suppressed))
+    cleaned = text.str.replace(",", "", regex=False).str.rstrip("%")
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    bad = numbers.isna() & cleaned.notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{path}: row {i + 1 + header_rows}, column {column!r}: "
+                         f"{series.iloc[i]!r} is not a number ({int(bad.sum())} such rows)")
+    numbers = numbers.astype(float)
+    if np.isinf(numbers).any():
+        i = int(np.flatnonzero(np.isinf(numbers.to_numpy()))[0])
+        raise InputError(f"{path}: row {i + 1 + header_rows}, column {column!r}: infinite value")
+    return numbers
