@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -588,7 +587,8 @@ def test_registering_local_dimensions():
 # ------------------------------------------------------------------------ speed
 
 
-def test_two_hundred_thousand_rows_are_fast():
+def test_two_hundred_thousand_rows_score_consistently():
+    """National scale (speed is measured in bench/, never asserted in tests)."""
     rng = np.random.default_rng(0)
     n = 200_000
     social_dims = [d.id for d in dims.SOCIAL_FOUNDATION]
@@ -606,10 +606,11 @@ def test_two_hundred_thousand_rows_are_fast():
             "baseline": np.where(ring == "social", 100.0, 0.0),
         }
     ).drop_duplicates(["area_code", "indicator"])
-    start = time.perf_counter()
     scored = score_table(df)
-    summarise(scored)
-    score_dimensions(scored)
-    elapsed = time.perf_counter() - start
+    summary = summarise(scored)
+    dim_scores = score_dimensions(scored)
     assert len(scored) > 100_000
-    assert elapsed < 5, f"scoring {len(scored)} rows took {elapsed:.1f} s"
+    assert (scored["status"] == "no data").sum() == df["value"].isna().sum()
+    assert summary["social_indicators"].sum() + summary["ecological_indicators"].sum() == (
+        scored["status"] != "no data").sum()
+    assert dim_scores["area_code"].nunique() == df["area_code"].nunique()

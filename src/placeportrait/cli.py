@@ -25,14 +25,14 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create, upgrade and inspect the store.", no_args_is_help=True)
 boundaries_app = typer.Typer(help="Load and list boundary sets (wards, LADs, LSOAs).",
                              no_args_is_help=True)
+indicators_app = typer.Typer(help="List, check and run indicator plugins.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(boundaries_app, name="boundaries")
+app.add_typer(indicators_app, name="indicators")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
-DEMO_SET = "trafford-wards-2023"
-DEMO_FILE = "trafford_wards_dec2023_bsc.geojson"
 DEMO_ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
     "Contains OS data © Crown copyright and database right 2023."
@@ -193,20 +193,189 @@ def boundaries_catalogue():
     out.print(table)
 
 
-# -- demo -------------------------------------------------------------------------------
+# -- indicators ---------------------------------------------------------------------------
+@indicators_app.command("list")
+def indicators_list(ctx: typer.Context):
+    """List indicator plugins: id, ring, dimension, geography, source and last run."""
+    from placeportrait import plugins
+
+    registry = plugins.discover()
+    last = {}
+    store = _store(ctx)
+    if store.exists() and store.schema_version():
+        runs = store.runs()
+        for row in runs.itertuples():
+            last.setdefault(row.plugin, f"{row.status} {row.started_at[:16].replace('T', ' ')} "
+                                        f"({row.boundary_set})")
+    table = Table("id", "ring", "dimension", "geography", "source", "last run")
+    for column in table.columns:
+        column.overflow = "fold"
+    for pid, plugin in sorted(registry.plugins.items()):
+        m = plugin.meta
+        table.add_row(pid, m.ring, m.dimension, m.geography, m.publisher, last.get(pid, "never"))
+    out.print(table)
+    for error in registry.errors:
+        err.print(f"invalid plugin: {error}", markup=False, highlight=False)
+    if registry.errors:
+        raise typer.Exit(1)
+
+
+@indicators_app.command("show")
+def indicators_show(indicator: str = typer.Argument(..., help="Indicator id.")):
+    """Show a plugin's metadata: what it measures, its threshold and its source."""
+    from dataclasses import asdict
+
+    from placeportrait import plugins
+
+    plugin = plugins.load(indicator)
+    out.print(f"[bold]{plugin.meta.title}[/bold] ({plugin.id}) from {plugin.where}")
+    for key, value in asdict(plugin.meta).items():
+        if key not in ("id", "title") and value not in (None, {}, ()):
+            out.print(f"  {key}: {value}", markup=False, highlight=False)
+
+
+@indicators_app.command("validate")
+def indicators_validate(
+    path: Optional[str] = typer.Argument(None, help="A plugin file, dotted path or id; "
+                                         "default: every discovered plugin."),
+):
+    """Check plugins' metadata and shape without running them."""
+    from placeportrait import plugins
+
+    if path:
+        plugin = plugins.load(path)
+        out.print(f"ok: {plugin.id} ({plugin.where})")
+        return
+    registry = plugins.discover()
+    for pid in sorted(registry.plugins):
+        out.print(f"ok: {pid}")
+    for error in registry.errors:
+        err.print(f"invalid plugin: {error}", markup=False, highlight=False)
+    if registry.errors:
+        raise typer.Exit(1)
+
+
+def _parse_inputs(values: list[str]) -> dict[str, str]:
+    parsed = {}
+    for value in values:
+        key, sep, path = value.partition("=")
+        if not sep or not key or not path:
+            raise click.BadParameter(f"{value!r} is not ID=PATH", param_hint="--input")
+        parsed[key] = path
+    return parsed
+
+
+@indicators_app.command("run")
+def indicators_run(
+    ctx: typer.Context,
+    indicators: Optional[list[str]] = typer.Argument(None, help="Indicator ids (or plugin files)."),
+    all_: bool = typer.Option(False, "--all", help="Run every discovered plugin."),
+    boundary_set: str = typer.Option(..., "--boundary-set", help="Boundary set to harmonise onto."),
+    inputs: list[str] = typer.Option([], "--input", help="ID=PATH: a local file instead of the "
+                                     "download; ID.NAME=PATH for a plugin's extra source."),
+    source_boundaries: Optional[str] = typer.Option(
+        None, help="Boundary set holding the source geometry (e.g. lsoa-2011), for areal interpolation."),
+):
+    """Run plugins: read each source, harmonise it onto wards and store the values atomically."""
+    from placeportrait import indicator_run, plugins
+
+    if all_ == bool(indicators):
+        raise click.UsageError("give indicator ids or --all (not both)")
+    registry = plugins.discover()
+    chosen = (list(registry.plugins.values()) if all_
+              else [plugins.load(name) for name in indicators])
+    given = _parse_inputs(inputs)
+    store = _store(ctx)
+    failures = 0
+    for plugin in chosen:
+        try:
+            result = indicator_run.run_indicator(
+                store, plugin, boundary_set, inputs=given, source_boundaries=source_boundaries,
+                progress=err)
+        except PlacePortraitError as exc:
+            if not all_:
+                raise
+            failures += 1
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            continue
+        out.print(result.summary(), markup=False, highlight=False)
+        for message in result.warnings:
+            err.print(f"  warning: {message}", markup=False, highlight=False)
+    if failures:
+        err.print(f"{failures} of {len(chosen)} indicators failed; their previous values are unchanged")
+        raise typer.Exit(1)
+
+
+# -- scoring and export --------------------------------------------------------------------
+@app.command("score")
+def score(
+    ctx: typer.Context,
+    boundary_set: str = typer.Option(..., "--boundary-set", help="Boundary set to score."),
+    thresholds: Optional[Path] = typer.Option(
+        None, "--thresholds", help="A council's YAML file overriding thresholds (see docs/scoring.md)."),
+):
+    """Score every stored value against its threshold and store the scores."""
+    from placeportrait import doughnut, scoring
+
+    scored = scoring.score_boundary_set(_store(ctx), boundary_set, thresholds)
+    summary = doughnut.summarise(scored)
+    counts = scored["status"].value_counts()
+    out.print(f"scored {len(scored):,} values of {scored['indicator'].nunique()} indicators on "
+              f"{summary.shape[0]:,} areas: " + ", ".join(f"{n:,} {s}" for s, n in counts.items()))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: str = typer.Option("csv", "--format", help="csv, geojson or gpkg."),
+    out_path: Path = typer.Option(..., "--out", help="File to write."),
+    boundary_set: Optional[str] = typer.Option(
+        None, "--boundary-set", help="Boundary set (default: the only one with scores)."),
+):
+    """Export scores tidy: one row per area, indicator and period, with provenance."""
+    from placeportrait import export as exporting
+
+    store = _store(ctx)
+    if boundary_set is None:
+        names = [n for n in store.boundary_sets()["name"] if not store.read_scores(n).empty]
+        if len(names) != 1:
+            raise click.UsageError(f"choose --boundary-set (sets with scores: {', '.join(names) or 'none'})")
+        boundary_set = names[0]
+    rows = exporting.export_scores(store, boundary_set, fmt, out_path)
+    out.print(f"wrote {rows:,} rows of {boundary_set!r} to {out_path}")
+
+
+# -- demo ---------------------------------------------------------------------------------
 @app.command("demo")
 def demo(ctx: typer.Context):
-    """Load the shipped demo place (Trafford's 21 wards, Dec 2023) into the store."""
-    path = resources.files("placeportrait") / "data" / "demo" / DEMO_FILE
-    with resources.as_file(path) as demo_file:
-        _store(ctx).init()
-        store, prepared = _load_boundaries(
-            ctx, str(demo_file), set_name=DEMO_SET, level="ward", code_field=None,
-            name_field=None, parent_field=None, vintage="2023",
-            licence="Open Government Licence v3.0", attribution=DEMO_ATTRIBUTION)
-    out.print(f"demo place: Trafford, {len(prepared.areas)} wards, boundary set {DEMO_SET!r}")
-    out.print(f"open it in QGIS, or `ogrinfo {store.location.display()} areas`" if store.kind == "geopackage"
-              else f"stored in {store.describe()}")
+    """Build the demo place (Trafford) offline: boundaries, every demo indicator, scores."""
+    import yaml
+
+    from placeportrait import doughnut, indicator_run, plugins, scoring
+
+    folder = resources.files("placeportrait") / "data" / "demo"
+    with resources.as_file(folder) as demo_dir:
+        manifest = yaml.safe_load((demo_dir / "demo.yaml").read_text())
+        store = _store(ctx)
+        store.init()
+        for entry in manifest["boundaries"]:
+            _load_boundaries(
+                ctx, str(demo_dir / entry["file"]), set_name=entry["set"], level=entry["level"],
+                code_field=entry.get("code_field"), name_field=entry.get("name_field"),
+                parent_field=None, vintage=entry.get("vintage"),
+                licence="Open Government Licence v3.0", attribution=DEMO_ATTRIBUTION)
+        target = manifest["boundary_set"]
+        for pid, inputs in manifest["indicators"].items():
+            result = indicator_run.run_indicator(
+                store, plugins.load(pid), target,
+                inputs={k: str(demo_dir / v) for k, v in inputs.items()}, progress=err)
+            out.print(result.summary(), markup=False, highlight=False)
+    scored = scoring.score_boundary_set(store, target)
+    summary = doughnut.summarise(scored)
+    out.print(f"demo place: {manifest['place']}, {summary['area_code'].nunique()} wards, boundary set {target!r}; "
+              f"{scored['indicator'].nunique()} indicators scored")
+    if store.kind == "geopackage":
+        out.print(f"open it in QGIS, or `ogrinfo {store.location.display()} areas`")
 
 
 def main(argv: list[str] | None = None) -> None:

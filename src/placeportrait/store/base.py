@@ -20,7 +20,7 @@ AREA_COLUMNS = ["code", "name", "level", "parent_code", "area_m2"]
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def check_set_name(name: str) -> str:
@@ -101,6 +101,9 @@ class Store(ABC):
 
     def require_current(self) -> None:
         version = self.schema_version()
+        if version == 0:
+            raise StoreError(f"{self.describe()} is empty: run `placeportrait db init` and load "
+                             "boundaries (or `placeportrait demo`)")
         if version != migrations.LATEST:
             raise StoreError(
                 f"{self.describe()} is at schema version {version}, expected "
@@ -204,7 +207,8 @@ class Store(ABC):
                 source_checksum=source_checksum))
 
     def commit_values(self, run_id: str, boundary_set: str, indicator: str,
-                      values: pd.DataFrame, *, source_checksum: str | None, messages: str) -> None:
+                      values: pd.DataFrame, *, source_checksum: str | None, messages: str,
+                      indicator_meta: dict | None = None) -> None:
         """Replace an indicator's values for the periods in ``values`` and mark the run
         succeeded, in one atomic unit: readers see the old values or the new, never a mix.
 
@@ -217,6 +221,9 @@ class Store(ABC):
         records = rows.astype(object).where(rows.notna(), None).to_dict("records")
         periods = sorted(values["period"].unique())
         with self._write() as conn:
+            if indicator_meta is not None:
+                conn.execute(sa.delete(schema.indicators).where(schema.indicators.c.id == indicator))
+                conn.execute(sa.insert(schema.indicators), [{**indicator_meta, "updated_at": utcnow()}])
             conn.execute(sa.delete(schema.indicator_values).where(
                 v.boundary_set == boundary_set, v.indicator == indicator, v.period.in_(periods)))
             if records:
@@ -273,6 +280,37 @@ class Store(ABC):
         frame["coverage"] = frame["coverage"].astype(float)
         return frame
 
+    def read_indicators(self) -> pd.DataFrame:
+        """Metadata of every indicator that has been run into the store."""
+        self.require_current()
+        with self.engine().connect() as conn:
+            return pd.DataFrame(
+                conn.execute(sa.select(schema.indicators).order_by(schema.indicators.c.id))
+                .mappings().all(), columns=[c.name for c in schema.indicators.columns])
+
+    # -- scores ------------------------------------------------------------------------------
+    def replace_scores(self, boundary_set: str, scores: pd.DataFrame) -> None:
+        """Replace all scores of a set in one atomic unit."""
+        cols = [c.name for c in schema.scores.columns]
+        rows = scores.assign(boundary_set=boundary_set, scored_at=utcnow())[cols]
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        with self._write() as conn:
+            conn.execute(sa.delete(schema.scores).where(schema.scores.c.boundary_set == boundary_set))
+            if records:
+                conn.execute(sa.insert(schema.scores), records)
+
+    def read_scores(self, boundary_set: str) -> pd.DataFrame:
+        self.boundary_set(boundary_set)
+        s = schema.scores.c
+        with self.engine().connect() as conn:
+            frame = pd.DataFrame(
+                conn.execute(sa.select(schema.scores).where(s.boundary_set == boundary_set)
+                             .order_by(s.indicator, s.area_code, s.period)).mappings().all(),
+                columns=[c.name for c in schema.scores.columns])
+        for column in ("value", "threshold", "baseline", "ratio", "shortfall", "overshoot"):
+            frame[column] = frame[column].astype(float)
+        return frame
+
     # -- cached crosswalks -------------------------------------------------------------------
     def read_crosswalk(self, fingerprint: str, boundary_set: str) -> pd.DataFrame | None:
         c = schema.crosswalks.c
@@ -285,7 +323,8 @@ class Store(ABC):
     def write_crosswalk(self, fingerprint: str, boundary_set: str, table: pd.DataFrame) -> None:
         c = schema.crosswalks.c
         rows = table.assign(source_fingerprint=fingerprint, boundary_set=boundary_set)
-        records = rows[[col.name for col in schema.crosswalks.columns]].to_dict("records")
+        rows = rows[[col.name for col in schema.crosswalks.columns]]
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
         with self._write() as conn:
             conn.execute(sa.delete(schema.crosswalks).where(
                 c.source_fingerprint == fingerprint, c.boundary_set == boundary_set))

@@ -23,8 +23,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "boundary sets and areas", ("schema_migrations", "boundary_sets", "areas")),
     Migration(
         2,
-        "indicator values, load runs, scores and crosswalk cache",
-        ("runs", "indicator_values", "scores", "crosswalks"),
+        "indicators, their values, load runs, scores and crosswalk cache",
+        ("indicators", "runs", "indicator_values", "scores", "crosswalks"),
     ),
 )
 

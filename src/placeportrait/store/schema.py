@@ -86,6 +86,33 @@ runs = Table(
     Column("messages", Text),
 )
 
+# What each stored indicator is, as its plugin described it at the last run: the store
+# is self-describing, so the app and exports need no plugin code.
+indicators = Table(
+    "indicators",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("ring", Text, nullable=False),
+    Column("dimension", Text, nullable=False),
+    Column("lens", Text),
+    Column("unit", Text),
+    Column("polarity", Text),
+    Column("threshold", Float),
+    Column("baseline", Float),
+    Column("threshold_citation", Text),
+    Column("publisher", Text),
+    Column("url", Text),
+    Column("licence", Text),
+    Column("attribution", Text),
+    Column("geography", Text),
+    Column("measure_kind", Text),
+    Column("denominator", Text),
+    Column("version", Text),
+    Column("updated_at", Text, nullable=False),
+)
+
 # Tidy indicator values: one row per area, indicator and period.
 indicator_values = Table(
     "indicator_values",
@@ -117,6 +144,7 @@ scores = Table(
     Column("period", Text, nullable=False),
     Column("ring", Text, nullable=False),
     Column("dimension", Text, nullable=False),
+    Column("value", Float),
     Column("threshold", Float),
     Column("baseline", Float),
     Column("threshold_source", Text),
@@ -134,10 +162,11 @@ crosswalks = Table(
     metadata,
     Column("source_fingerprint", Text, nullable=False),
     Column("boundary_set", Text, nullable=False),
-    Column("source_code", Text, nullable=False),
-    Column("area_code", Text, nullable=False),
+    # NULL area_code: a source overlapping no target; NULL source_code: the reverse.
+    Column("source_code", Text),
+    Column("area_code", Text),
     Column("intersection_area_m2", Float, nullable=False),
-    Column("source_area_m2", Float, nullable=False),
-    Column("target_area_m2", Float, nullable=False),
+    Column("source_area_m2", Float),
+    Column("target_area_m2", Float),
 )
 Index("crosswalks_key", crosswalks.c.source_fingerprint, crosswalks.c.boundary_set)

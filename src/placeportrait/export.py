@@ -1,0 +1,64 @@
+"""Exporting scores tidy: one row per area, indicator and period."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from placeportrait.errors import InputError
+
+FORMATS = ("csv", "geojson", "gpkg")
+COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring", "dimension",
+           "lens", "period", "value", "unit", "threshold", "baseline", "threshold_source",
+           "ratio", "shortfall", "overshoot", "status", "method", "coverage", "source_rows",
+           "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
+
+
+def tidy_scores(store, boundary_set: str) -> pd.DataFrame:
+    """Values, scores, area names and provenance joined into one tidy table."""
+    scores = store.read_scores(boundary_set)
+    if scores.empty:
+        raise InputError(f"boundary set {boundary_set!r} has no scores: run "
+                         f"`placeportrait score --boundary-set {boundary_set}` first")
+    values = store.read_values(boundary_set)
+    areas = store.read_area_table(boundary_set).rename(columns={"code": "area_code", "name": "area_name"})
+    meta = store.read_indicators().rename(columns={"id": "indicator", "publisher": "source",
+                                                   "url": "source_url"})
+    out = (scores.drop(columns=["boundary_set"])
+           .merge(values[["area_code", "indicator", "period", "unit", "method", "coverage",
+                          "source_rows", "flags", "run_id"]],
+                  on=["area_code", "indicator", "period"], how="left")
+           .merge(areas[["area_code", "area_name", "parent_code"]], on="area_code", how="left")
+           .merge(meta[["indicator", "title", "lens", "source", "source_url", "licence",
+                        "attribution"]], on="indicator", how="left"))
+    return out[COLUMNS].sort_values(["area_code", "indicator", "period"]).reset_index(drop=True)
+
+
+def export_scores(store, boundary_set: str, fmt: str, out: Path) -> int:
+    """Write the tidy table as CSV, GeoJSON or GeoPackage (the latter two with geometry).
+
+    The file is written beside ``out`` and renamed into place, so a failed export
+    never leaves half a file. Returns the number of rows written.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+    table = tidy_scores(store, boundary_set)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part{out.suffix}")
+    try:
+        if fmt == "csv":
+            table.to_csv(tmp, index=False)
+        else:
+            geoms = store.read_areas(boundary_set)[["code", "geometry"]].rename(columns={"code": "area_code"})
+            frame = gpd.GeoDataFrame(table.merge(geoms, on="area_code", how="left"),
+                                     geometry="geometry", crs=geoms.crs)
+            frame.to_file(tmp, driver="GeoJSON" if fmt == "geojson" else "GPKG",
+                          **({"layer": "scores"} if fmt == "gpkg" else {}))
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return len(table)
