@@ -1,5 +1,6 @@
 """Indicator runs end to end through the CLI, on both stores."""
 
+import json
 import os
 import signal
 import subprocess
@@ -216,3 +217,95 @@ def test_kill_9_mid_run_keeps_values_and_next_run_succeeds(trafford, capsys, tmp
     assert statuses[0] == "succeeded" and statuses.count("failed") == 1
     failed = store.runs("slow_ward_share").query("status == 'failed'").iloc[0]
     assert "interrupted" in failed["messages"]
+
+
+GRID_PLUGIN = '''
+from pathlib import Path
+import geopandas as gpd
+from placeportrait import readers
+from placeportrait.plugins import IndicatorPlugin
+
+class Pm25Test(IndicatorPlugin):
+    metadata = {
+        "id": "pm25_test", "title": "PM2.5 (test copy)", "description": "Defra 1 km grid.",
+        "ring": "ecological", "dimension": "air_pollution", "lens": "local-ecological",
+        "unit": "µg/m³", "polarity": "lower_is_better",
+        "threshold": {"value": 5, "citation": "WHO 2021 Air Quality Guidelines"},
+        "source": {"publisher": "Defra", "url": "https://example.org/pm25.geojson",
+                   "licence": "OGL v3.0", "attribution": "Defra"},
+        "geography": "grid", "measure": {"kind": "intensive"}, "periods": ["2017"],
+    }
+
+    def read(self, path):
+        readers.sniff(Path(path))
+        grid = gpd.read_file(path)
+        grid["code"] = grid["id"].astype(str)
+        grid["period"] = "2017"
+        return grid[["code", "period", "value", "geometry"]]
+'''
+GRID = DATA / "grid" / "background_air_pollution.geojson"
+
+
+@pytest.fixture
+def grid_plugin(tmp_path, monkeypatch):
+    folder = tmp_path / "grid_plugins"
+    folder.mkdir()
+    (folder / "pm25_test.py").write_text(GRID_PLUGIN)
+    monkeypatch.setenv("PLACEPORTRAIT_INDICATORS_PATH", str(folder))
+
+
+def run_grid(capsys, url, path=GRID):
+    return cli(capsys, url, "indicators", "run", "pm25_test", "--boundary-set", WARDS,
+               "--input", f"pm25_test={path}")
+
+
+def test_grid_to_wards_matches_shapely_by_hand(trafford, grid_plugin, capsys):
+    code, out, err = run_grid(capsys, trafford)
+    assert code == 0, err
+    assert "zonal_grid" in out
+    values = open_store(trafford).read_values(WARDS, ["pm25_test"]).set_index("area_code")
+    grid = gpd.read_file(GRID).to_crs(27700)
+    ward = gpd.read_file(DEMO / "trafford_wards_dec2023_bsc.geojson").to_crs(27700)
+    ward = ward.set_index("WD23CD").geometry
+    for code_ in ("E05015244", "E05015249"):  # two wards, by hand with shapely
+        shares = grid.geometry.intersection(ward[code_]).area
+        expected = (grid["value"] * shares).sum() / shares.sum()
+        assert values.loc[code_, "value"] == pytest.approx(expected, rel=1e-9)
+        assert values.loc[code_, "coverage"] == pytest.approx(min(shares.sum() / ward[code_].area, 1), rel=1e-6)
+
+
+def test_grid_with_no_crs_is_a_clear_error(trafford, grid_plugin, capsys, tmp_path):
+    doc = json.loads(GRID.read_text())
+    doc.pop("crs", None)
+    bare = tmp_path / "nocrs.json"
+    bare.write_text(json.dumps(doc))
+    # GeoJSON without "crs" is defined as WGS84, so strip the CRS after reading instead:
+    frame = gpd.read_file(GRID).to_crs(27700)
+    frame = frame.set_crs(None, allow_override=True)
+    shp = tmp_path / "grid.shp"
+    frame.to_file(shp)
+    shp.with_suffix(".prj").unlink(missing_ok=True)
+    code, _, err = run_grid(capsys, trafford, shp)
+    assert code == 1 and "CRS" in err and len(err.strip().splitlines()) == 1
+
+
+def test_grid_in_the_wrong_crs_is_caught(trafford, grid_plugin, capsys, tmp_path):
+    mislabelled = gpd.read_file(GRID).to_crs(27700).set_crs(4326, allow_override=True)
+    path = tmp_path / "wrong.gpkg"
+    mislabelled.to_file(path)
+    code, _, err = run_grid(capsys, trafford, path)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    before = open_store(trafford).read_values(WARDS, ["pm25_test"])
+    assert before.empty
+
+
+def test_invalid_grid_geometry_is_repaired_not_fatal(trafford, grid_plugin, capsys, tmp_path):
+    from shapely.geometry import Polygon
+
+    frame = gpd.read_file(GRID)
+    x0, y0, x1, y1 = frame.geometry.iloc[0].bounds
+    frame.loc[frame.index[0], "geometry"] = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])  # bow-tie
+    path = tmp_path / "bowtie.geojson"
+    frame.to_file(path)
+    code, _, err = run_grid(capsys, trafford, path)
+    assert code == 0, err

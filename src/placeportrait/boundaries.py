@@ -24,7 +24,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from placeportrait import config
-from placeportrait.errors import BoundaryError, FetchError, UnknownNameError
+from placeportrait.errors import BoundaryError, FetchError, InputError, UnknownNameError
 from placeportrait.store.schema import AREA_CRS, STORE_CRS
 
 # ONS prefixes of each geography level's code fields, most specific first.
@@ -139,11 +139,11 @@ def _check_crs(gdf: gpd.GeoDataFrame, source: str) -> CRS:
     return crs
 
 
-def _check_bounds(gdf: gpd.GeoDataFrame, source: str) -> None:
+def check_uk_bounds(gdf: gpd.GeoDataFrame, source: str) -> None:
     """Catch coordinates whose CRS is mislabelled, e.g. metres labelled as degrees."""
     minx, miny, maxx, maxy = gdf.total_bounds
     if not (-15 <= minx and maxx <= 5 and 48 <= miny and maxy <= 62):
-        raise BoundaryError(
+        raise InputError(
             f"{source}: coordinates ({minx:.1f}, {miny:.1f}, {maxx:.1f}, {maxy:.1f}) in "
             f"{STORE_CRS} lie outside the UK; is the file's CRS declared correctly?"
         )
@@ -215,7 +215,7 @@ def prepare(gdf: gpd.GeoDataFrame, *, name: str, level: str, source: str, code_f
     )
     if not crs.equals(CRS.from_user_input(STORE_CRS)):
         shaped = shaped.to_crs(STORE_CRS)
-    _check_bounds(shaped, source)
+    check_uk_bounds(shaped, source)
     shaped["area_m2"] = shaped.geometry.to_crs(AREA_CRS).area.to_numpy()
     meta = {
         "name": name,

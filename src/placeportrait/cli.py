@@ -285,22 +285,31 @@ def indicators_run(
     chosen = (list(registry.plugins.values()) if all_
               else [plugins.load(name) for name in indicators])
     given = _parse_inputs(inputs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     store = _store(ctx)
     failures = 0
-    for plugin in chosen:
-        try:
-            result = indicator_run.run_indicator(
-                store, plugin, boundary_set, inputs=given, source_boundaries=source_boundaries,
-                progress=err)
-        except PlacePortraitError as exc:
-            if not all_:
-                raise
-            failures += 1
-            err.print(f"error: {exc}", markup=False, highlight=False)
-            continue
-        out.print(result.summary(), markup=False, highlight=False)
-        for message in result.warnings:
-            err.print(f"  warning: {message}", markup=False, highlight=False)
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True,
+                  disable=len(chosen) < 2) as progress:
+        task = progress.add_task("indicators", total=len(chosen))
+        for plugin in chosen:
+            progress.update(task, description=plugin.id)
+            try:
+                result = indicator_run.run_indicator(
+                    store, plugin, boundary_set, inputs=given, source_boundaries=source_boundaries,
+                    progress=err if len(chosen) < 2 else None)
+            except PlacePortraitError as exc:
+                if not all_:
+                    raise
+                failures += 1
+                err.print(f"error: {exc}", markup=False, highlight=False)
+                continue
+            finally:
+                progress.advance(task)
+            out.print(result.summary(), markup=False, highlight=False)
+            for message in result.warnings:
+                err.print(f"  warning: {message}", markup=False, highlight=False)
     if failures:
         err.print(f"{failures} of {len(chosen)} indicators failed; their previous values are unchanged")
         raise typer.Exit(1)

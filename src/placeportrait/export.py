@@ -7,12 +7,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from placeportrait import doughnut
 from placeportrait.errors import InputError
 
 FORMATS = ("csv", "geojson", "gpkg")
 COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring", "dimension",
            "lens", "period", "value", "unit", "threshold", "baseline", "threshold_source",
-           "ratio", "shortfall", "overshoot", "status", "method", "coverage", "source_rows",
+           "ratio", "shortfall", "overshoot", "status", "parent_value", "nation", "nation_value",
+           "set_value", "rank", "ranked_areas", "percentile", "method", "coverage", "source_rows",
            "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
 
 
@@ -24,6 +26,8 @@ def tidy_scores(store, boundary_set: str) -> pd.DataFrame:
                          f"`placeportrait score --boundary-set {boundary_set}` first")
     values = store.read_values(boundary_set)
     areas = store.read_area_table(boundary_set).rename(columns={"code": "area_code", "name": "area_name"})
+    # Each ward beside the mean of its authority's wards, its nation's and the set's; ranks.
+    scores = doughnut.compare(scores, areas[["area_code", "parent_code"]]).drop(columns="parent_code")
     meta = store.read_indicators().rename(columns={"id": "indicator", "publisher": "source",
                                                    "url": "source_url"})
     out = (scores.drop(columns=["boundary_set"])

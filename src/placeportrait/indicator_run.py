@@ -67,11 +67,19 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
         status = progress.status if progress is not None else _no_status
         with status(f"{meta.id}: reading {main.path.name}"):
             table = plugin.load(main.path, **{k: s.path for k, s in extras.items()})
+            if "geometry" in table:
+                table = _checked_geometry(table, meta, main.path)
         targets = store.read_areas(boundary_set)
         with status(f"{meta.id}: harmonising {len(table):,} rows onto {len(targets):,} areas"):
-            values, method, warnings = harmonise_table(
-                store, plugin, table, targets, boundary_set, set_meta, extras,
-                source_boundaries or meta.harmonise.get("source_boundaries"))
+            try:
+                values, method, warnings = harmonise_table(
+                    store, plugin, table, targets, boundary_set, set_meta, extras,
+                    source_boundaries or meta.harmonise.get("source_boundaries"))
+            except PlacePortraitError:
+                raise
+            except Exception as exc:  # a library's error deep inside: still one clear line
+                raise HarmoniseError(f"plugin {meta.id}: harmonising {main.path.name} onto "
+                                     f"{boundary_set!r} failed: {type(exc).__name__}: {exc}") from exc
         values = complete(values, targets, table["period"].unique(), meta)
         provenance = {"source": main.origin, "sha256": main.sha256, "retrieved_at": main.retrieved_at,
                       "from_cache": main.from_cache, "method": method, "warnings": warnings,
@@ -110,6 +118,31 @@ class _NoStatus:
 
 def _no_status(_message):
     return _NoStatus()
+
+
+def _checked_geometry(table, meta, path):
+    """Grid and point sources: a known CRS, coordinates in the UK, valid polygons."""
+    import shapely
+
+    from placeportrait.boundaries import check_uk_bounds
+
+    if table.crs is None:
+        raise InputError(f"plugin {meta.id}: {path}: the source has no CRS; "
+                         "declare it in the file (e.g. a .prj beside a shapefile)")
+    table = table[table.geometry.notna() & ~table.geometry.is_empty]
+    try:
+        in_4326 = table.to_crs(4326)
+    except Exception as exc:
+        raise InputError(f"plugin {meta.id}: {path}: cannot reproject from {table.crs}: {exc}") from None
+    coords = shapely.get_coordinates(in_4326.geometry.values)
+    if not len(coords) or not np.isfinite(coords).all():
+        raise InputError(f"plugin {meta.id}: {path}: coordinates do not fit the declared CRS "
+                         f"{table.crs.to_string()}; is the CRS right?")
+    check_uk_bounds(in_4326, f"plugin {meta.id}: {path}")
+    invalid = ~in_4326.geometry.is_valid
+    if invalid.any():
+        in_4326.loc[invalid, "geometry"] = in_4326.geometry[invalid].make_valid()
+    return in_4326
 
 
 def complete(values: pd.DataFrame, targets, periods, meta) -> pd.DataFrame:
