@@ -309,3 +309,43 @@ def test_invalid_grid_geometry_is_repaired_not_fatal(trafford, grid_plugin, caps
     frame.to_file(path)
     code, _, err = run_grid(capsys, trafford, path)
     assert code == 0, err
+
+
+POINTS_PLUGIN = '''
+import geopandas as gpd
+from placeportrait.plugins import IndicatorPlugin
+
+class LabelPoints(IndicatorPlugin):
+    metadata = {
+        "id": "label_points", "title": "Ward label points", "description": "ONS LONG/LAT.",
+        "ring": "social", "dimension": "networks", "lens": "local-social", "unit": "points",
+        "polarity": "higher_is_better",
+        "threshold": {"value": 1, "citation": "test"},
+        "source": {"publisher": "ONS", "url": "https://example.org/w.gpkg",
+                   "licence": "OGL v3.0", "attribution": "ONS"},
+        "geography": "points", "measure": {"kind": "extensive"}, "periods": ["2023"],
+        "min_coverage": 0,
+    }
+
+    def read(self, path):
+        wards = gpd.read_file(path, ignore_geometry=True)
+        pts = gpd.GeoDataFrame(
+            {"code": "pt-" + wards["WD23CD"], "period": "2023", "value": 1.0},
+            geometry=gpd.points_from_xy(wards["LONG"], wards["LAT"]), crs=4326)
+        return pts
+'''
+
+
+def test_points_are_counted_in_the_ward_that_contains_them(trafford, capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "point_plugins"
+    folder.mkdir()
+    (folder / "label_points.py").write_text(POINTS_PLUGIN)
+    monkeypatch.setenv("PLACEPORTRAIT_INDICATORS_PATH", str(folder))
+    # ONS publishes a label point (LONG, LAT) inside every ward: one per ward, UK-wide file.
+    uk = DATA / "boundaries" / "uk_wards_dec2023_bsc.gpkg.zip"
+    code, out, err = cli(capsys, trafford, "indicators", "run", "label_points", "--boundary-set", WARDS,
+                         "--input", f"label_points={uk}")
+    assert code == 0, err
+    values = open_store(trafford).read_values(WARDS, ["label_points"])
+    assert len(values) == 21 and (values["value"] == 1.0).all()
+    assert (values["method"] == "points").all()

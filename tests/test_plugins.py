@@ -186,3 +186,18 @@ def test_plugin_that_raises_is_one_clear_line(tmp_path, monkeypatch):
     plugin = plugins.load(str(tmp_path / "raiser.py"))
     with pytest.raises(InputError, match="plugin raiser: reading .* failed: KeyError"):
         plugin.load(tmp_path / "whatever.csv")
+
+
+def test_council_local_dimension_from_the_plugin_folder(tmp_path, monkeypatch, capsys):
+    from placeportrait import dimensions
+
+    (tmp_path / "local_dimensions.yaml").write_text(
+        "dimensions:\n  - {id: green_space, label: Access to green space, ring: social}\n")
+    _yaml(tmp_path, VALID.replace("dimension: housing", "dimension: green_space"), "green.yaml")
+    monkeypatch.setenv(plugins.PATH_ENV, str(tmp_path))
+    try:
+        registry = plugins.discover()
+        assert registry.errors == [] and registry.plugins["my_share"].meta.dimension == "green_space"
+        assert dimensions.get_dimension("green_space").local
+    finally:
+        dimensions.unregister_local_dimension("green_space")

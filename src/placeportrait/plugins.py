@@ -356,14 +356,42 @@ def load_dotted(spec: str) -> list[IndicatorPlugin]:
     return [cls()]
 
 
+LOCAL_DIMENSIONS_FILE = "local_dimensions.yaml"
+
+
+def register_local_dimensions(path: Path) -> None:
+    """A council's own dimensions, from a ``local_dimensions.yaml`` in a plugin folder::
+
+        dimensions:
+          - {id: green_space, label: Access to green space, ring: social}
+    """
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = spec["dimensions"]
+        for entry in entries:
+            dimensions.register_local_dimension(entry["id"], entry["label"], entry["ring"])
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        raise InvalidPluginError(f"{path}: expected 'dimensions:' with id, label and ring "
+                                 f"for each ({type(exc).__name__}: {exc})") from None
+    except UnknownNameError as exc:
+        raise InvalidPluginError(f"{path}: {exc}") from None
+
+
 def discover() -> Registry:
     """Every plugin from the folders and entry points; broken ones are listed in ``errors``."""
     registry = Registry()
     for folder in plugin_folders():
+        if (folder / LOCAL_DIMENSIONS_FILE).is_file():
+            try:
+                register_local_dimensions(folder / LOCAL_DIMENSIONS_FILE)
+            except InvalidPluginError as exc:
+                registry.errors.append(str(exc))
+    for folder in plugin_folders():
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if path.name.startswith(("_", ".")) or path.suffix not in (".py", ".yaml", ".yml"):
+            if (path.name.startswith(("_", ".")) or path.suffix not in (".py", ".yaml", ".yml")
+                    or path.name == LOCAL_DIMENSIONS_FILE):
                 continue
             try:
                 for plugin in load_file(path):
@@ -382,6 +410,9 @@ def discover() -> Registry:
 def load(name_or_path: str) -> IndicatorPlugin:
     """A plugin by id, by file path, or by dotted path; ``InvalidPluginError`` if broken."""
     if Path(name_or_path).suffix in (".py", ".yaml", ".yml"):
+        beside = Path(name_or_path).parent / LOCAL_DIMENSIONS_FILE
+        if beside.is_file():
+            register_local_dimensions(beside)
         plugins = load_file(Path(name_or_path))
         return plugins[0]
     if ":" in name_or_path or ("." in name_or_path and not ID_PATTERN.match(name_or_path)):
