@@ -173,13 +173,22 @@ class Store(ABC):
         meta = {**meta, "loaded_at": utcnow(), "area_count": len(areas)}
         self._write_boundary_set(meta, areas)
 
+    @staticmethod
+    def _delete_set_rows(conn: Connection, name: str) -> None:
+        """Within a write: drop a set's areas, cached crosswalks and metadata row."""
+        for table in (schema.crosswalks, schema.areas):
+            # a store still at schema 1 has no crosswalks yet
+            if sa.inspect(conn).has_table(table.name):
+                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
+        conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
+
     def delete_boundary_set(self, name: str) -> None:
         """Remove a set, its areas and everything derived from it, atomically."""
         self.boundary_set(name)  # raises if unknown
         with self._write() as conn:
-            for table in (schema.scores, schema.indicator_values, schema.crosswalks, schema.areas):
+            for table in (schema.scores, schema.indicator_values):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
-            conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
+            self._delete_set_rows(conn, name)
 
     # -- load runs and indicator values ----------------------------------------------------
     def start_run(self, *, plugin: str, plugin_version: str, boundary_set: str,

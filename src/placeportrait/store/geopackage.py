@@ -161,14 +161,6 @@ class GeoPackageStore(Store):
             pyogrio.write_dataframe(frame, work, driver="GPKG", layer="areas", append=True,
                                     geometry_type="MultiPolygon")
 
-    @staticmethod
-    def _delete_set_rows(conn, name):
-        for table in (schema.crosswalks, schema.areas):
-            # a store still at schema 1 has no crosswalks yet
-            if sa.inspect(conn).has_table(table.name):
-                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
-        conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
-
     @contextmanager
     def _write(self):
         with self._writing() as work:

@@ -74,14 +74,6 @@ class PostGISStore(Store):
                     for row in rows:
                         copy.write_row(row)
 
-    @staticmethod
-    def _delete_set_rows(conn, name):
-        for table in (schema.crosswalks, schema.areas):
-            # a store still at schema 1 has no crosswalks yet
-            if sa.inspect(conn).has_table(table.name):
-                conn.execute(sa.delete(table).where(table.c.boundary_set == name))
-        conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
-
     def _write(self):
         return self._engine.begin()
 
