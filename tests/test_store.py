@@ -162,3 +162,29 @@ def test_postgis_has_spatial_index(postgis_url):
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'areas' AND schemaname = current_schema()"
         )).scalars().all()
     assert any("gist" in i.lower() for i in indexes)
+
+
+def test_postgis_store_ignores_another_store_on_the_search_path(postgis_url):
+    """Two stores in one database, in two schemas: neither sees the other's tables."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    first = open_store(postgis_url)
+    p = _prepared()
+    first.replace_boundary_set(p.meta, p.areas)
+    other = f"t_{uuid.uuid4().hex[:12]}"
+    first_schema = postgis_url.split("search_path%3D")[1].split(",")[0]
+    with first.engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{other}"'))
+    try:
+        url = postgis_url.replace(f"search_path%3D{first_schema}",
+                                  f"search_path%3D{other},{first_schema}")
+        second = open_store(url)
+        assert second.schema_version() == 0
+        second.init()
+        assert second.boundary_sets().empty and first.boundary_set("gm")["area_count"] == 215
+        second.engine().dispose()
+    finally:
+        with first.engine().begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{other}" CASCADE'))

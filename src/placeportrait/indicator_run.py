@@ -10,6 +10,7 @@ were.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 
@@ -64,7 +65,7 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
     run_id = store.start_run(plugin=meta.id, plugin_version=meta.version,
                              boundary_set=boundary_set, source=main.origin)
     try:
-        status = progress.status if progress is not None else _no_status
+        status = progress.status if progress is not None else (lambda _: contextlib.nullcontext())
         with status(f"{meta.id}: reading {main.path.name}"):
             table = plugin.load(main.path, **{k: s.path for k, s in extras.items()})
             if "geometry" in table:
@@ -91,9 +92,10 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
         message = str(exc) if isinstance(exc, PlacePortraitError) else f"{type(exc).__name__}: {exc}"
         try:
             store.fail_run(run_id, message, source_checksum=main.sha256)
-        finally:
-            raise
-    with_data = int(values.groupby("area_code")["value"].apply(lambda v: v.notna().any()).sum())
+        except Exception:  # the store itself failing: the run stays "running" and is
+            pass           # marked interrupted by the next run; the original error matters
+        raise
+    with_data = values.loc[values["value"].notna(), "area_code"].nunique()
     return RunResult(run_id, meta.id, boundary_set, method, len(targets), with_data,
                      sorted(values["period"].unique()), main.origin, warnings)
 
@@ -106,18 +108,6 @@ STORED_META = ("id", "title", "description", "ring", "dimension", "lens", "unit"
 def indicator_record(meta) -> dict:
     """The plugin metadata the store keeps beside the values."""
     return {key: getattr(meta, key) for key in STORED_META}
-
-
-class _NoStatus:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _no_status(_message):
-    return _NoStatus()
 
 
 def _checked_geometry(table, meta, path):

@@ -23,6 +23,16 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
+def has_own_table(conn: Connection, name: str) -> bool:
+    """Whether the store's own schema has the table.
+
+    PostgreSQL's plain ``has_table`` also sees tables elsewhere on the ``search_path``
+    (e.g. ``public``), which would mix two stores in one database.
+    """
+    insp = sa.inspect(conn)
+    return insp.has_table(name, schema=insp.default_schema_name)
+
+
 def check_set_name(name: str) -> str:
     """Boundary set names are lower-case slugs; they end up in file and layer names."""
     if not isinstance(name, str) or not SET_NAME.match(name):
@@ -77,7 +87,7 @@ class Store(ABC):
         if not self.exists():
             return set()
         with self.engine().connect() as conn:
-            if not sa.inspect(conn).has_table("schema_migrations"):
+            if not has_own_table(conn, "schema_migrations"):
                 return set()
             rows = conn.execute(sa.select(schema.schema_migrations.c.version))
             return {r[0] for r in rows}
@@ -131,10 +141,9 @@ class Store(ABC):
         }
         if applied:
             with self.engine().connect() as conn:
-                insp = sa.inspect(conn)
                 for m in migrations.MIGRATIONS:
                     for name in m.tables:
-                        if name != "schema_migrations" and insp.has_table(name):
+                        if name != "schema_migrations" and has_own_table(conn, name):
                             count = conn.execute(
                                 sa.select(sa.func.count()).select_from(schema.metadata.tables[name])
                             ).scalar_one()
@@ -178,7 +187,7 @@ class Store(ABC):
         """Within a write: drop a set's areas, cached crosswalks and metadata row."""
         for table in (schema.crosswalks, schema.areas):
             # a store still at schema 1 has no crosswalks yet
-            if sa.inspect(conn).has_table(table.name):
+            if has_own_table(conn, table.name):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
         conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
 

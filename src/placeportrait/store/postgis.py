@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from placeportrait.errors import StoreError
 from placeportrait.store import migrations, schema
-from placeportrait.store.base import Store
+from placeportrait.store.base import Store, has_own_table
 
 # Serialises concurrent `db init`s on one database; the number is arbitrary but fixed.
 MIGRATION_LOCK = 7_301_172
@@ -42,12 +42,13 @@ class PostGISStore(Store):
                 conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 # Another process may have migrated while we waited for the lock.
                 done = set()
-                if sa.inspect(conn).has_table("schema_migrations"):
+                if has_own_table(conn, "schema_migrations"):
                     done = {r[0] for r in conn.execute(sa.select(schema.schema_migrations.c.version))}
                 todo = [m for m in todo if m.version not in done]
                 for m in todo:
                     for name in m.tables:
-                        migrations.table(name).create(conn, checkfirst=True)
+                        if not has_own_table(conn, name):
+                            migrations.table(name).create(conn)
                 self._record_migrations(conn, todo)
         except ProgrammingError as exc:
             raise StoreError(f"cannot create the schema in {self.describe()}: {exc.orig}") from None
