@@ -50,20 +50,26 @@ def read_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf-8-sig",
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise InputError(f"{path}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    _check_truncated(path, text, frame, skip_rows)
+    _check_row_lengths(path, text, len(frame.columns), skip_rows)
     return frame
 
 
-def _check_truncated(path: Path, text: str, frame: pd.DataFrame, skip_rows: int) -> None:
-    """A last line cut short has fewer fields than the header: a truncated download."""
-    if text.endswith("\n") or frame.empty:
-        return
-    last_line = text.rstrip("\r\n").rsplit("\n", 1)[-1]
-    fields = next(csv.reader([last_line]), [])
-    if len(fields) < len(frame.columns):
-        row = len(frame) + 1 + skip_rows
-        raise InputError(f"{path}: row {row} has {len(fields)} of {len(frame.columns)} fields: "
-                         "the file looks truncated")
+def _check_row_lengths(path: Path, text: str, width: int, skip_rows: int) -> None:
+    """pandas pads a short row with NaN; a short row is a broken file, not missing data.
+
+    Blank lines are allowed (and skipped); a short last line means a truncated download.
+    """
+    rows = csv.reader(io.StringIO(text))
+    for number, row in enumerate(rows, start=1):
+        if number <= skip_rows + 1 or not any(field.strip() for field in row):
+            continue
+        if len(row) < width:
+            where = "the file looks truncated" if _is_last(text, row) else "a broken line?"
+            raise InputError(f"{path}: row {number} has {len(row)} of {width} fields: {where}")
+
+
+def _is_last(text: str, row: list[str]) -> bool:
+    return not text.endswith("\n") and text.rstrip("\r\n").endswith(",".join(row))
 
 
 def read_excel(path: Path, *, sheet=0, skip_rows: int = 0) -> pd.DataFrame:
