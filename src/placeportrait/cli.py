@@ -210,6 +210,7 @@ def indicators_list(ctx: typer.Context):
     table = Table("id", "ring", "dimension", "geography", "source", "last run")
     for column in table.columns:
         column.overflow = "fold"
+    table.columns[0].no_wrap = True  # ids are copied into commands: never split them
     for pid, plugin in sorted(registry.plugins.items()):
         m = plugin.meta
         table.add_row(pid, m.ring, m.dimension, m.geography, m.publisher, last.get(pid, "never"))
@@ -352,6 +353,24 @@ def export(
         boundary_set = names[0]
     rows = exporting.export_scores(store, boundary_set, fmt, out_path)
     out.print(f"wrote {rows:,} rows of {boundary_set!r} to {out_path}")
+
+
+# -- serve --------------------------------------------------------------------------------
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (default: this machine only)."),
+    port: int = typer.Option(8050, help="Port to listen on."),
+    boundary_set: Optional[str] = typer.Option(
+        None, "--boundary-set", help="Boundary set shown first (default: a scored ward set)."),
+):
+    """Run the Dash app on the store, read-only (for production: gunicorn placeportrait_app.wsgi:server)."""
+    from placeportrait_app import create_app
+
+    dash_app = create_app((ctx.obj or {}).get("database_url"), boundary_set=boundary_set)
+    out.print(f"placeportrait app on http://{host}:{port}/ reading {dash_app.placeportrait.store.describe()}"
+              " (read-only); Ctrl+C stops it")
+    dash_app.run(host=host, port=port, debug=False, dev_tools_ui=False, dev_tools_hot_reload=False)
 
 
 # -- demo ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from placeportrait import fetch, harmonise
 from placeportrait.errors import HarmoniseError, InputError, PlacePortraitError
 from placeportrait.plugins import IndicatorPlugin
 
-SUB_WARD = ("lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "msoa2021", "postcode")
+SUB_WARD = ("lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "msoa2021")
 
 
 @dataclass

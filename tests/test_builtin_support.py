@@ -1,0 +1,104 @@
+"""Shared by the tests of the built-in indicator plugins: a Trafford store, runs, and an
+independent areal-interpolation check written with geopandas only (no harmonise code)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from placeportrait import boundaries, indicator_run, plugins
+from placeportrait.store import open_store
+
+from conftest import DATA
+
+ROOT = Path(__file__).parents[1]
+DEMO = ROOT / "src" / "placeportrait" / "data" / "demo"
+IND = DATA / "indicators"
+FIX = IND / "format_fixtures"
+OFCOM_ZIP = FIX / "202507_fixed_broadband_coverage_r01_FORMAT_FIXTURE.zip"
+WARDS_2023 = DEMO / "trafford_wards_dec2023_bsc.geojson"
+LSOA_2011 = DEMO / "trafford_lsoa_2011.geojson"
+LSOA_2021 = IND / "lsoa_2021_trafford.geojson"
+UK_2019 = DATA / "boundaries" / "uk_wards_dec2019.gpkg.zip"
+UK_2023 = DATA / "boundaries" / "uk_wards_dec2023_bsc.gpkg.zip"
+
+
+def load_set(store, source, name, level, *, code_field=None, name_field=None, gdf=None):
+    gdf = boundaries.read_source(str(source)) if gdf is None else gdf
+    prepared = boundaries.prepare(gdf, name=name, level=level, source=str(source),
+                                  code_field=code_field, name_field=name_field)
+    store.replace_boundary_set(prepared.meta, prepared.areas)
+
+
+def trafford_store(path: Path):
+    """A GeoPackage store with Trafford's 2023 wards, its 2019 wards (from the UK file) and
+    its LSOAs 2011 and 2021."""
+    store = open_store(str(path))
+    store.init()
+    load_set(store, WARDS_2023, "trafford-wards-2023", "ward")
+    uk19 = gpd.read_file(f"zip://{UK_2019}")
+    load_set(store, UK_2019, "trafford-wards-2019", "ward",
+             gdf=uk19[uk19["LAD19CD"] == "E08000009"].reset_index(drop=True))
+    load_set(store, LSOA_2011, "lsoa-2011", "lsoa", code_field="area_code", name_field="area_name")
+    load_set(store, LSOA_2021, "lsoa-2021", "lsoa", code_field="area_code", name_field="area_name")
+    return store
+
+
+def run(store, pid, boundary_set="trafford-wards-2023", **inputs):
+    """Run a built-in plugin with local files: ``main=`` for the main source, other keywords
+    for its extra sources. Returns (result, values indexed by area code)."""
+    plugin = plugins.load(pid)
+    given = {pid: str(inputs.pop("main"))}
+    given.update({f"{pid}.{name}": str(path) for name, path in inputs.items()})
+    result = indicator_run.run_indicator(store, plugin, boundary_set, inputs=given)
+    values = store.read_values(boundary_set, [pid]).set_index("area_code")
+    return result, values
+
+
+def csv_rows(path, *, skip=0):
+    """Rows of a CSV as dicts, read with the standard library (BOM stripped)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for _ in range(skip):
+            next(fh)
+        return list(csv.DictReader(fh))
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def overlay_mean(sources: gpd.GeoDataFrame, code_col: str, values: dict, wards: gpd.GeoDataFrame,
+                 weights: dict | None = None) -> pd.Series:
+    """Independent areal interpolation of an intensive value: geopandas overlay in EPSG:27700.
+
+    Without weights: sum(v a) / sum(a) over the pieces with a value. With weights (a
+    population p_i spread evenly over source i): sum(v p a/|i|) / sum(p a/|i|).
+    """
+    src = sources.to_crs(27700)
+    src["geometry"] = src.geometry.make_valid()
+    src["src_area"] = src.geometry.area
+    src["v"] = src[code_col].map(values)
+    src["p"] = src[code_col].map(weights) if weights is not None else 1.0
+    src = src[src["v"].notna()]
+    tw = wards.to_crs(27700)[["code", "geometry"]]
+    pieces = gpd.overlay(src[[code_col, "v", "p", "src_area", "geometry"]], tw,
+                         how="intersection", keep_geom_type=True)
+    a = pieces.geometry.area
+    w = pieces["p"] * a / pieces["src_area"] if weights is not None else a
+    num = (pieces["v"] * w).groupby(pieces["code"]).sum()
+    den = w.groupby(pieces["code"]).sum()
+    return num / den
+
+
+def ward_areas(path=WARDS_2023) -> gpd.GeoDataFrame:
+    wards = gpd.read_file(path)
+    code = "WD23CD" if "WD23CD" in wards else "code"
+    return wards.rename(columns={code: "code"})
+
+
+def close(a, b, tol=1e-9):
+    return bool(np.isclose(a, b, rtol=tol, atol=tol))
