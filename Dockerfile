@@ -1,11 +1,15 @@
-# The placeportrait image: the CLI (loader) now, the Dash app under gunicorn later.
+# The placeportrait image: the CLI (the loader) and the Dash app (gunicorn).
 FROM python:3.11-slim
+# WeasyPrint (ward reports) needs Pango at run time.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PLACEPORTRAIT_HOME=/data
 WORKDIR /opt/placeportrait
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY boundaries ./boundaries
 COPY indicators ./indicators
+COPY app ./app
 RUN pip install --no-cache-dir -e . && useradd --create-home --uid 10001 placeportrait \
     && mkdir -p /data && chown placeportrait /data
 USER placeportrait

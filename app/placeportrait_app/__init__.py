@@ -1,0 +1,50 @@
+"""The placeportrait Dash app: a read-only explorer of a store's wards.
+
+``create_app(store_url)`` builds the app; ``placeportrait serve`` runs it on
+127.0.0.1:8050 and ``gunicorn placeportrait_app.wsgi:server`` serves it in production.
+See ``docs/app.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+
+from placeportrait_app import callbacks, compress, geometry, layout
+from placeportrait_app.data import Repository
+from placeportrait_app.map import BLANK_STYLE
+
+__all__ = ["create_app"]
+
+
+def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
+               map_style: str = BLANK_STYLE, title: str = "placeportrait", warm: bool = True,
+               ttl: float = 2.0, **dash_options) -> dash.Dash:
+    """Build the app on the store at ``store_url`` (default: as the CLI resolves it).
+
+    ``boundary_set`` is shown when a URL names none (default: a scored ward set). The
+    store is only read. Raises a one-line ``PlacePortraitError`` if the store is missing,
+    empty or the boundary set unknown. ``map_style`` is a MapLibre style name; the default
+    ``white-bg`` needs no tiles (use e.g. ``carto-positron`` where tiles are reachable).
+    """
+    repo = Repository.open(store_url, ttl=ttl, default_set=boundary_set)
+    repo.check()
+    app = dash.Dash(
+        __name__, title=title, update_title=None,
+        assets_folder=str(Path(__file__).parent / "assets"),
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
+                   {"name": "description",
+                    "content": "Doughnut-economics portraits of wards: social foundation "
+                               "and ecological ceiling"}],
+        **dash_options,
+    )
+    app.index_string = layout.INDEX
+    app.layout = lambda: layout.build(title)
+    app.placeportrait = repo  # for tests and benchmarks
+    geometry.register(app, repo)
+    compress.enable(app.server)
+    callbacks.register(app, repo, map_style=map_style)
+    if warm:
+        app.placeportrait_warming = repo.warm(repo.default_set())
+    return app

@@ -1,0 +1,350 @@
+"""The callbacks. One router keeps the URL, the controls and two small state stores in
+step; the map and the panel render from those stores.
+
+    URL or a control ──► route ──► map-state ──► draw_map (full figure, or a Patch)
+                                └─► panel-state ──► draw_panel (portrait / compare)
+
+Every input is validated by :mod:`placeportrait_app.routes` against the store's known
+values. A failure while drawing shows a one-line message in place, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import Input, Output, Patch, State, ctx, html, no_update
+
+from placeportrait.errors import PlacePortraitError
+from placeportrait_app import downloads, geometry, map as map_lib, panels, routes, tables
+from placeportrait_app.metrics import Metric
+
+log = logging.getLogger("placeportrait.app")
+
+NO_METRIC = Metric(id="none", kind="indicator", label="No scored indicators", unit="",
+                   higher_is_worse=True)
+
+
+class Hrefs:
+    """Links that keep the current set, indicator and authority filter."""
+
+    def __init__(self, app, state: dict):
+        self.app, self.state = app, state
+
+    def _href(self, **changes) -> str:
+        path, search = routes.to_url({**self.state, **changes})
+        return self.app.get_relative_path(path) + search
+
+    def ward(self, code: str) -> str:
+        return self._href(view="ward", ward=code)
+
+    def compare(self, codes: list[str]) -> str:
+        return self._href(view="compare", wards=list(codes))
+
+    def here(self) -> str:
+        return self._href()
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, PlacePortraitError):
+        return str(exc)
+    return f"Something went wrong ({type(exc).__name__}); reload the page to try again."
+
+
+def _options(mapping) -> list[dict]:
+    return [{"label": label, "value": value} for value, label in mapping.items()]
+
+
+def _clicked(click) -> str | None:
+    try:
+        return str(click["points"][0]["location"])
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
+
+    def warm_layers(name, metric_ids):
+        for metric_id in metric_ids:
+            _layer(repo, {"set": name, "indicator": metric_id, "la": None})
+
+    repo.on_warm = warm_layers
+
+    @app.callback(
+        Output("url", "pathname"), Output("url", "search"),
+        Output("set", "options"), Output("set", "value"),
+        Output("indicator", "options"), Output("indicator", "value"),
+        Output("la", "options"), Output("la", "value"),
+        Output("search", "value"),
+        Output("map-state", "data"), Output("panel-state", "data"),
+        Output("messages", "children"), Output("share-link", "href"),
+        Input("url", "pathname"), Input("url", "search"),
+        Input("set", "value"), Input("indicator", "value"), Input("la", "value"),
+        Input("search", "value"), Input("map", "clickData"),
+        State("set", "options"), State("indicator", "options"), State("la", "options"),
+        State("map-state", "data"), State("panel-state", "data"),
+    )
+    def route(pathname, search, set_value, indicator_value, la_value, search_value, click,
+              set_options, indicator_options, la_options, map_state, panel_state):
+        trigger = ctx.triggered_id
+        known = repo.known()
+        path = "/" + (app.strip_relative_path(pathname or "/") or "")
+        state = routes.parse(path, search, known)
+        push = False
+        if trigger not in (None, "url") and state.set:
+            push = True
+            state.messages = []  # a choice made on the page replaces complaints about the address
+            catalog = known.catalog(state.set)
+            if trigger == "set":
+                if set_value in known.sets and set_value != state.set:
+                    new_catalog = known.catalog(set_value)
+                    keep = state.indicator if state.indicator in new_catalog.metrics else None
+                    state = routes.ViewState(set=set_value,
+                                             indicator=keep or new_catalog.default_metric)
+                else:
+                    push = False
+            elif trigger == "indicator":
+                if indicator_value in catalog.metrics:
+                    state.indicator = indicator_value
+                else:
+                    push = False
+            elif trigger == "la":
+                state.la = la_value if la_value in catalog.authorities else None
+            elif trigger in ("search", "map"):
+                code = search_value if trigger == "search" else _clicked(click)
+                if code in catalog.wards:
+                    if state.view == "compare":
+                        routes.toggle_compare(state, code)
+                    else:
+                        state.view, state.ward = "ward", code
+                else:
+                    push = False
+        url_path, url_search = routes.to_url(state)
+        new_path = app.get_relative_path(url_path)
+        changed_url = push and (new_path != pathname or url_search != (search or ""))
+
+        set_opts = [{"label": f"{r.name} ({r.level}, {int(r.area_count):,} areas)", "value": r.name}
+                    for r in repo.sets().itertuples()]
+        if state.set:
+            catalog = known.catalog(state.set)
+            ind_opts, la_opts = _options(catalog.metrics), _options(catalog.authorities)
+            version = repo.version(state.set)
+        else:
+            ind_opts, la_opts, version = [], [], None
+        highlight = [state.ward] if state.view == "ward" and state.ward else (
+            list(state.wards) if state.view == "compare" else [])
+        new_map = {"set": state.set, "version": version, "indicator": state.indicator,
+                   "la": state.la, "highlight": highlight}
+        new_panel = {**state.as_dict(), "version": version}
+        messages = [html.P(m) for m in state.messages] or None
+
+        def same(new, old):
+            return no_update if new == old else new
+
+        return (
+            new_path if changed_url else no_update,
+            url_search if changed_url else no_update,
+            same(set_opts, set_options), same(state.set, set_value),
+            same(ind_opts, indicator_options), same(state.indicator, indicator_value),
+            same(la_opts, la_options), same(state.la, la_value),
+            None if trigger == "search" else no_update,
+            same(new_map, map_state), same(new_panel, panel_state),
+            messages, new_path + url_search,
+        )
+
+    @app.callback(
+        Output("map", "figure"), Output("map-shown", "data"), Output("map-title", "children"),
+        Output("legend", "children"), Output("map-caption", "children"),
+        Input("map-state", "data"), State("map-shown", "data"),
+    )
+    def draw_map(state, shown):
+        if not state or not state.get("set"):
+            return no_update, no_update, "Map", None, "No boundary set to show."
+        name = state["set"]
+        try:
+            return _draw_map(app, repo, state, shown, map_style)
+        except Exception as exc:  # noqa: BLE001 - shown to the user in one line
+            log.exception("drawing the map of %s failed", name)
+            return no_update, None, "Map", None, f"The map could not be drawn: {_message(exc)}"
+
+    @app.callback(Output("ward-list", "children"), Input("map-state", "data"))
+    def draw_ward_list(state):
+        """The map's text alternative, in its own request so the map answers first."""
+        if not state or not state.get("set"):
+            return None
+        try:
+            return _ward_list(app, repo, state)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("listing the wards failed")
+            return html.P(f"The table of wards could not be drawn: {_message(exc)}")
+
+    @app.callback(
+        Output("panel-title", "children"), Output("panel-body", "children"),
+        Output("panel-actions", "style"), Output("attribution", "children"),
+        Input("panel-state", "data"),
+    )
+    def draw_panel(state):
+        if not state or not state.get("set"):
+            return "Ward portrait", None, {"display": "none"}, None
+        try:
+            return _draw_panel(app, repo, state)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("drawing the panel failed")
+            return ("Ward portrait", html.P(f"This view could not be drawn: {_message(exc)}"),
+                    {"display": "none"}, no_update)
+
+    @app.callback(
+        Output("search", "options"),
+        Input("search", "search_value"), State("map-state", "data"),
+        prevent_initial_call=True,
+    )
+    def search_options(term, state):
+        if not term or not state or not state.get("set"):
+            return no_update
+        return repo.search(state["set"], term)
+
+    @app.callback(
+        Output("download-map", "data"),
+        Input("dl-map-csv", "n_clicks"), Input("dl-map-geojson", "n_clicks"),
+        State("map-state", "data"), prevent_initial_call=True,
+    )
+    def download_map(_csv, _geojson, state):
+        if not state or not state.get("set") or not state.get("indicator"):
+            return no_update
+        layer = _layer(repo, state)
+        if ctx.triggered_id == "dl-map-geojson":
+            return downloads.map_geojson(repo, state["set"], layer)
+        return downloads.map_csv(repo, state["set"], layer)
+
+    @app.callback(
+        Output("download-panel", "data"),
+        Input("dl-panel-csv", "n_clicks"), State("panel-state", "data"),
+        prevent_initial_call=True,
+    )
+    def download_panel(_clicks, state):
+        if not state or not state.get("set"):
+            return no_update
+        return downloads.panel_csv(repo, state["set"], state) or no_update
+
+
+def _layer(repo, state: dict) -> map_lib.MapLayer:
+    name, metric_id, la = state["set"], state.get("indicator"), state.get("la")
+    key = ("layer", name, repo.version(name), metric_id, la)
+
+    def compute():
+        areas = repo.areas(name)
+        metrics = repo.metrics(name)
+        if metric_id in metrics:
+            metric, values = metrics[metric_id], repo.metric_values(name, metric_id)
+        else:
+            import pandas as pd
+
+            metric = NO_METRIC
+            values = pd.DataFrame({"value": float("nan"), "status": "no data",
+                                   "display": "no data"}, index=areas["code"])
+        return map_lib.build_layer(areas, values, metric, la)
+
+    return repo.memo(key, compute)
+
+
+def _draw_map(app, repo, state, shown, map_style):
+    name, la = state["set"], state.get("la")
+    layer = _layer(repo, state)
+    geo = repo.geometry(name)
+    geom_version = repo.geometry_version(name)
+    uirevision = f"{name}|{la or ''}"
+    highlight = geo.subset(state.get("highlight") or [])
+    if shown and shown.get("set") == name and shown.get("geom") == geom_version:
+        la_changed = shown.get("la") != la
+        values_changed = la_changed or shown.get("indicator") != state.get("indicator") \
+            or shown.get("version") != state.get("version")
+        highlight_changed = shown.get("highlight") != state.get("highlight")
+        if values_changed:
+            figure = map_lib.patch(Patch(), layer, locations=la_changed,
+                                   highlight=highlight if highlight_changed else None,
+                                   view=geo.view(layer.codes) if la_changed else None,
+                                   uirevision=uirevision if la_changed else None)
+        elif highlight_changed:
+            figure = Patch()
+            figure["data"][1] = map_lib.highlight_trace(highlight)
+        else:
+            figure = no_update
+    else:
+        figure = map_lib.figure(layer, geometry.url(app, repo, name), highlight,
+                                geo.view(layer.codes), map_style, uirevision)
+    new_shown = {"set": name, "geom": geom_version, "la": la, "indicator": state.get("indicator"),
+                 "version": state.get("version"), "highlight": state.get("highlight")}
+    metric = layer.metric
+    authority = repo.authority_label(name, la) if la else None
+    legend = [
+        html.P(map_lib.legend_title(metric), id="legend-title"),
+        html.Ul([html.Li([html.Span(className="swatch" + (" nodata" if item.get("no_data") else ""),
+                                    style={"backgroundColor": item["colour"]},
+                                    **{"aria-hidden": "true"}),
+                          f"{item['label']} ({item['count']:,} wards)"],
+                         className="legend-no-data" if item.get("no_data") else "legend-class")
+                 for item in layer.legend], id="legend-items"),
+    ]
+    where = f"the {len(layer.codes):,} wards of {authority}" if authority else \
+        f"all {len(layer.codes):,} wards"
+    caption = (f"Map of {where} in boundary set {name}, coloured by {metric.label} "
+               f"({layer.scheme}; {map_lib.NO_DATA_COLOUR_NAME} = no data: {layer.no_data:,} wards). "
+               "Hover over a ward for its value, unit and status; click it for its portrait. "
+               "The same values are in the table of wards below the map.")
+    title = f"Map: {metric.label}"
+    return figure, new_shown, title, legend, caption
+
+
+def _ward_list(app, repo, state):
+    name, la = state["set"], state.get("la")
+    key = ("ward-list", name, repo.version(name), state.get("indicator"), la)
+
+    def compute():
+        layer = _layer(repo, state)
+        hrefs = Hrefs(app, {"set": name, "indicator": state.get("indicator"), "la": la})
+        labels = repo.authorities(name)
+        return tables.ward_list(layer, hrefs.ward,
+                                lambda c: labels.get(c, c) if isinstance(c, str) else "none")
+    return repo.memo(key, compute)
+
+
+def _attribution(repo, name: str) -> list:
+    meta = repo.set_meta(name)
+    table = repo.table(name)
+    items = [html.Li([html.Strong(f"Boundaries ({name}): "),
+                      f"{meta.get('licence') or 'licence not recorded'}. ",
+                      meta.get("attribution") or ""])]
+    if not table.empty:
+        for r in table.drop_duplicates("indicator").sort_values("title").itertuples():
+            source = (html.A(r.source, href=r.source_url, rel="noopener", target="_blank")
+                      if isinstance(r.source_url, str) and r.source_url.startswith("http")
+                      else (r.source or "unknown source"))
+            items.append(html.Li([html.Strong(f"{r.title}: "), source, f" ({r.period}). ",
+                                  f"{r.licence or 'licence not recorded'}. ",
+                                  r.attribution if isinstance(r.attribution, str) else ""]))
+    return [
+        html.H2("Sources and licences"),
+        html.Ul(items),
+        html.P("Map: no basemap, so no tiles are fetched. Missing data is shown as “no data”, "
+               "never as zero. Downloads carry each value's source, method, coverage, licence "
+               "and dates."),
+    ]
+
+
+def _draw_panel(app, repo, state):
+    name = state["set"]
+    hrefs = Hrefs(app, {"set": name, "indicator": state.get("indicator"), "la": state.get("la")})
+    hidden, shown = {"display": "none"}, {}
+    attribution = _attribution(repo, name)
+    if state.get("view") == "ward" and state.get("ward"):
+        code = state["ward"]
+        areas = repo.areas(name)
+        match = areas.loc[areas["code"] == code, "name"]
+        ward = match.iloc[0] if len(match) and isinstance(match.iloc[0], str) else code
+        return (f"Ward portrait: {ward}", panels.portrait(repo, name, code, hrefs), shown,
+                attribution)
+    if state.get("view") == "compare":
+        wards = state.get("wards") or []
+        title = f"Compare {len(wards)} ward{'s' if len(wards) != 1 else ''}" if wards else "Compare wards"
+        return (title, panels.compare(repo, name, wards, hrefs), shown if wards else hidden,
+                attribution)
+    return "Ward portrait", panels.intro(hrefs.compare([])), hidden, attribution

@@ -1,0 +1,390 @@
+"""Read-only, cached queries on the store.
+
+The app never writes: it reaches the store only through :class:`ReadOnlyStore`, which
+exposes the store's read methods and nothing else, and a PostGIS session is opened with
+``default_transaction_read_only``. Everything the app derives from a boundary set (its
+tidy table, metrics, map layers, display geometry) is cached under the set's *version*: a
+hash of its ``loaded_at``, its latest run ``finished_at``, its latest ``scored_at`` and the
+latest indicator ``updated_at``. The version is re-read at most every ``ttl`` seconds, so a
+new load or a re-score shows up without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from placeportrait import export
+from placeportrait.doughnut import compare
+from placeportrait.errors import InputError
+from placeportrait.store import open_store, schema
+from placeportrait_app import metrics as metric_lib
+from placeportrait_app.routes import Known, SetCatalog
+
+# Levels whose areas can name a ward set's parents (local authorities).
+AUTHORITY_LEVELS = {"lad", "ltla", "utla", "la", "local_authority", "authority", "county", "cty"}
+WARD_LEVELS = {"ward", "wd", "electoral_ward"}
+TABLE_COLUMNS = [*export.COLUMNS, "loaded_at"]
+
+
+class ReadOnlyStore:
+    """The read side of a :class:`placeportrait.store.Store`; writes are not reachable."""
+
+    READS = ("kind", "location", "describe", "exists", "engine", "schema_version",
+             "require_current", "boundary_sets", "boundary_set", "read_areas",
+             "read_area_table", "read_indicators", "read_values", "read_scores", "runs")
+
+    def __init__(self, store):
+        self._store = store
+        if store.kind == "postgis":
+            _read_only_sessions(store.engine())
+
+    def __getattr__(self, name):
+        if name in self.READS:
+            return getattr(self._store, name)
+        raise AttributeError(f"the placeportrait app is read-only: store.{name} is not available")
+
+
+def _read_only_sessions(engine: sa.Engine) -> None:
+    """Every PostGIS connection the app opens refuses writes."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _set_read_only(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET default_transaction_read_only = on")
+        dbapi_connection.commit()
+
+    engine.dispose()  # connections opened before the listener are dropped
+
+
+class _Memo:
+    """A small thread-safe LRU: compute outside the lock, keep the newest ``size`` values."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.on_warm: Callable | None = None  # e.g. build the map layers too (callbacks)
+
+    def get(self, key: Hashable, compute: Callable):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def load_table(store, name: str) -> pd.DataFrame:
+    """The tidy scores of a set (``export.tidy_scores``), latest period per indicator,
+    with each ward's authority, nation and set means and ranks, and the load date."""
+    try:
+        table = export.tidy_scores(store, name)
+    except InputError:  # no scores yet
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    if "rank" not in table.columns:
+        areas = table[["area_code", "parent_code"]].drop_duplicates("area_code")
+        table = compare(table.drop(columns="parent_code"), areas)
+    latest = table.groupby("indicator")["period"].transform("max")
+    table = table.loc[table["period"] == latest].copy()
+    runs = store.runs()
+    finished = dict(zip(runs["run_id"], runs["finished_at"])) if not runs.empty else {}
+    table["loaded_at"] = table["run_id"].map(finished)
+    for column in TABLE_COLUMNS:
+        if column not in table.columns:
+            table[column] = np.nan
+    return table[TABLE_COLUMNS].reset_index(drop=True)
+
+
+class Repository:
+    """Cached read-only access to one store for the app's callbacks."""
+
+    def __init__(self, store, *, ttl: float = 2.0, default_set: str | None = None):
+        self.store = store if isinstance(store, ReadOnlyStore) else ReadOnlyStore(store)
+        self.ttl = ttl
+        self.configured_set = default_set
+        self._memo = _Memo(512)
+        self._versions: dict[str, tuple[float, str | None, str | None]] = {}
+        self._sets: tuple[float, pd.DataFrame | None] = (0.0, None)
+        self._scored: tuple[float, set[str] | None] = (0.0, None)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str | None = None, **kwargs) -> "Repository":
+        return cls(open_store(url), **kwargs)
+
+    def check(self) -> None:
+        """Raise a one-line StoreError if the store is missing, empty or out of date."""
+        self.store.require_current()
+        if self.configured_set is not None:
+            self.store.boundary_set(self.configured_set)  # UnknownNameError names the known ones
+
+    # -- versions ----------------------------------------------------------------------
+    def sets(self) -> pd.DataFrame:
+        checked, frame = self._sets
+        if frame is None or time.monotonic() - checked > self.ttl:
+            frame = self.store.boundary_sets()
+            self._sets = (time.monotonic(), frame)
+        return frame
+
+    def set_names(self) -> tuple[str, ...]:
+        return tuple(self.sets()["name"])
+
+    def _read_version(self, name: str) -> tuple[str | None, str | None]:
+        b, r, s, i = (schema.boundary_sets.c, schema.runs.c, schema.scores.c, schema.indicators.c)
+        query = sa.select(
+            sa.select(b.loaded_at).where(b.name == name).scalar_subquery(),
+            sa.select(sa.func.max(r.finished_at)).where(r.boundary_set == name).scalar_subquery(),
+            sa.select(sa.func.max(s.scored_at)).where(s.boundary_set == name).scalar_subquery(),
+            sa.select(sa.func.max(i.updated_at)).scalar_subquery(),
+        )
+        with self.store.engine().connect() as conn:
+            loaded, finished, scored, updated = conn.execute(query).one()
+        if loaded is None:
+            return None, None
+        return _digest(name, loaded, finished, scored, updated), _digest(name, loaded)
+
+    def _version_pair(self, name: str) -> tuple[str | None, str | None]:
+        hit = self._versions.get(name)
+        now = time.monotonic()
+        if hit is None or now - hit[0] > self.ttl:
+            version, geometry = self._read_version(name)
+            hit = (now, version, geometry)
+            self._versions[name] = hit
+        return hit[1], hit[2]
+
+    def version(self, name: str) -> str | None:
+        """The data version of a set (None if the set is gone)."""
+        return self._version_pair(name)[0]
+
+    def geometry_version(self, name: str) -> str | None:
+        """Changes only when the set's boundaries are reloaded."""
+        return self._version_pair(name)[1]
+
+    def memo(self, key: Hashable, compute: Callable):
+        """Cache ``compute()`` under ``key`` (include the set's version in it)."""
+        return self._memo.get(key, compute)
+
+    def _cached(self, kind: str, name: str, compute: Callable, *args, geometry: bool = False):
+        version = self.geometry_version(name) if geometry else self.version(name)
+        return self._memo.get((kind, name, version, *args), compute)
+
+    # -- what exists ---------------------------------------------------------------------
+    def scored_sets(self) -> set[str]:
+        checked, found = self._scored
+        if found is None or time.monotonic() - checked > self.ttl:
+            s = schema.scores.c
+            with self.store.engine().connect() as conn:
+                found = {row[0] for row in conn.execute(sa.select(s.boundary_set).distinct())}
+            self._scored = (time.monotonic(), found)
+        return found
+
+    def default_set(self) -> str | None:
+        names = self.set_names()
+        if not names:
+            return None
+        if self.configured_set in names:
+            return self.configured_set
+        sets = self.sets()
+        scored = self.scored_sets()
+        ranked = sorted(sets.itertuples(), key=lambda r: (r.name not in scored,
+                                                          str(r.level).lower() not in WARD_LEVELS,
+                                                          r.name))
+        return ranked[0].name
+
+    def known(self) -> Known:
+        return Known(sets=self.set_names(), default_set=self.default_set(), catalog=self.catalog)
+
+    def catalog(self, name: str) -> SetCatalog:
+        def compute():
+            areas = self.areas(name)
+            return SetCatalog(
+                name=name,
+                metrics={m.id: m.label for m in self.metrics(name).values()},
+                wards=dict(zip(areas["code"], areas["name"].fillna(areas["code"]))),
+                authorities=self.authorities(name),
+            )
+        return self._cached("catalog", name, compute)
+
+    def set_meta(self, name: str) -> dict:
+        frame = self.sets()
+        row = frame.loc[frame["name"] == name]
+        return row.iloc[0].to_dict() if len(row) else {}
+
+    # -- tables ---------------------------------------------------------------------------
+    def areas(self, name: str) -> pd.DataFrame:
+        """code, name, level, parent_code, area_m2 of every area, sorted by code."""
+        return self._cached("areas", name, lambda: self.store.read_area_table(name))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Tidy latest scores with provenance (see :func:`load_table`)."""
+        return self._cached("table", name, lambda: load_table(self.store, name))
+
+    def metrics(self, name: str) -> dict[str, metric_lib.Metric]:
+        return self._cached("metrics", name, lambda: metric_lib.catalogue(self.table(name)))
+
+    def dimension_table(self, name: str) -> pd.DataFrame:
+        return self._cached("dimensions", name, lambda: metric_lib.dimension_table(self.table(name)))
+
+    def summary_table(self, name: str) -> pd.DataFrame:
+        return self._cached("summary", name, lambda: metric_lib.summary_table(self.table(name)))
+
+    def metric_values(self, name: str, metric_id: str) -> pd.DataFrame:
+        """value/status/display for every area of the set, indexed by code."""
+        def compute():
+            metric = self.metrics(name)[metric_id]
+            dims = self.dimension_table(name) if metric.kind == "dimension" else None
+            summary = self.summary_table(name) if metric.kind == "summary" else None
+            return metric_lib.values(metric, self.table(name), dims, summary,
+                                     self.areas(name)["code"])
+        return self._cached("values", name, compute, metric_id)
+
+    def _codes(self, name: str) -> np.ndarray:
+        """The table's area codes (the table is sorted by code), for slicing by ward."""
+        return self._cached("codes", name, lambda: self.table(name)["area_code"].to_numpy())
+
+    def ward_rows(self, name: str, code: str) -> pd.DataFrame:
+        """The tidy rows of one area (one per indicator)."""
+        codes = self._codes(name)
+        a, b = np.searchsorted(codes, code, "left"), np.searchsorted(codes, code, "right")
+        return self.table(name).iloc[a:b]
+
+    def lens_table(self, name: str):
+        """Every area's dimension scores per lens scope, sorted by code, and slot titles."""
+        from placeportrait_app import doughnut_figure
+
+        def compute():
+            table = self.table(name)
+            scored = (doughnut_figure.lens_scores(table)
+                      .sort_values("area_code", kind="stable").reset_index(drop=True))
+            return scored, scored["area_code"].to_numpy(), doughnut_figure.slot_titles(table)
+        return self._cached("lens-table", name, compute)
+
+    def ward_slots(self, name: str, code: str) -> pd.DataFrame:
+        """The wedges of a ward's doughnut (see :func:`doughnut_figure.slots`)."""
+        from placeportrait_app import doughnut_figure
+
+        scored, codes, titles = self.lens_table(name)
+        a, b = np.searchsorted(codes, code, "left"), np.searchsorted(codes, code, "right")
+        return doughnut_figure.slots(scored.iloc[a:b], self.scopes(name), titles)
+
+    def scopes(self, name: str) -> list[str]:
+        """The lens scopes (local, global) the set's indicators use; local if none."""
+        def compute():
+            table = self.table(name)
+            lenses = table["lens"].dropna().astype(str).unique() if not table.empty else []
+            scopes = sorted({lens.split("-", 1)[0] for lens in lenses} & {"local", "global"},
+                            key=["local", "global"].index)
+            return scopes or ["local"]
+        return self._cached("scopes", name, compute)
+
+    # -- authorities ------------------------------------------------------------------------
+    def authorities(self, name: str) -> dict[str, str]:
+        """Parent code -> label, named from any authority-level set in the store."""
+        def compute():
+            codes = sorted(self.areas(name)["parent_code"].dropna().unique())
+            names = self.authority_names()
+            return {c: (f"{names[c]} ({c})" if c in names else c) for c in codes}
+        return self._cached("authorities", name, compute, self._sets_key())
+
+    def authority_names(self) -> dict[str, str]:
+        def compute():
+            found: dict[str, str] = {}
+            for row in self.sets().itertuples():
+                if str(row.level).lower() in AUTHORITY_LEVELS:
+                    table = self.store.read_area_table(row.name)
+                    found.update(zip(table["code"], table["name"].fillna(table["code"])))
+            return found
+        return self._memo.get(("authority-names", self._sets_key()), compute)
+
+    def _sets_key(self) -> tuple:
+        frame = self.sets()
+        return tuple(zip(frame["name"], frame["loaded_at"]))
+
+    def authority_label(self, name: str, code) -> str:
+        if not isinstance(code, str) or not code:
+            return "no authority"
+        return self.authorities(name).get(code, code)
+
+    # -- geometry -----------------------------------------------------------------------------
+    def geometry(self, name: str):
+        """Display geometry of the set (see :mod:`placeportrait_app.geometry`)."""
+        from placeportrait_app import geometry
+
+        return self._cached("geometry", name,
+                            lambda: geometry.display_geometry(self.store.read_areas(name)),
+                            geometry=True)
+
+    def full_geometry(self, name: str, codes):
+        """Store geometry (not simplified) of some areas, for downloads."""
+        return self.store.read_areas(name, codes=list(codes))
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, name: str, term: str, limit: int = 20) -> list[dict]:
+        """Wards whose name or code contains ``term`` (names starting with it first)."""
+        term = (term or "").strip().lower()[:100]
+        if len(term) < 2:
+            return []
+        areas = self.areas(name)
+        names = areas["name"].fillna("").str.lower()
+        codes = areas["code"].str.lower()
+        hit = names.str.contains(term, regex=False) | codes.str.contains(term, regex=False)
+        found = areas.loc[hit].assign(_starts=~names[hit].str.startswith(term))
+        found = found.sort_values(["_starts", "name", "code"]).head(limit)
+        return [{"label": f"{r.name} ({r.code}) · {self.authority_label(name, r.parent_code)}",
+                 "value": r.code} for r in found.itertuples()]
+
+    def warm(self, name: str | None, *, background: bool = True) -> threading.Thread | None:
+        """Compute a set's caches before the first request asks for them.
+
+        The table, geometry and first metric are computed now; the other metrics, the
+        dimension tables and the doughnut scores follow in a daemon thread (or now, with
+        ``background=False``), so no user waits for them later.
+        """
+        if not name:
+            return None
+        self.table(name)
+        self.geometry(name)
+        self.known()
+        metric_ids = list(self.metrics(name))
+        if metric_ids:
+            self.metric_values(name, metric_ids[0])
+
+        def rest():
+            try:
+                self.lens_table(name)
+                for metric_id in metric_ids:
+                    self.metric_values(name, metric_id)
+                if self.on_warm:
+                    self.on_warm(name, metric_ids)
+            except Exception:  # noqa: BLE001 - warming is best effort; requests recompute
+                import logging
+
+                logging.getLogger("placeportrait.app").exception("warming %s failed", name)
+
+        if not background:
+            rest()
+            return None
+        thread = threading.Thread(target=rest, name=f"warm-{name}", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,188 @@
+"""URL state: the address bar holds the view, so a link reproduces it.
+
+Scheme (every query value optional; defaults fill the gaps)::
+
+    /                              the map
+    /ward/<code>                   the map and the ward's portrait
+    /compare?wards=<code>,<code>   the map and wards side by side, with their authorities
+    ?set=<boundary set>            which boundary set (default: the app's)
+    &indicator=<id>                an indicator id, ``dimension:<id>`` or ``summary:<id>``
+    &la=<parent code>              only the wards of one local authority
+
+Every value is checked against the store's known values; an unknown one gives a clear
+message and the nearest sensible view, never a traceback. Pure functions: no Dash here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlencode
+
+from placeportrait_app.fmt import short
+
+MAX_COMPARE = 6
+MAX_VALUE_LENGTH = 200  # longer query values are refused outright
+
+
+@dataclass(frozen=True)
+class SetCatalog:
+    """What a URL may name within one boundary set."""
+
+    name: str
+    metrics: Mapping[str, str]  # metric id -> label, in menu order
+    wards: Mapping[str, str]  # code -> name
+    authorities: Mapping[str, str]  # parent code -> label
+
+    @property
+    def default_metric(self) -> str | None:
+        return next(iter(self.metrics), None)
+
+
+@dataclass(frozen=True)
+class Known:
+    sets: tuple[str, ...]
+    default_set: str | None
+    catalog: Callable[[str], SetCatalog]
+
+
+@dataclass
+class ViewState:
+    view: str = "map"  # map | ward | compare
+    set: str | None = None
+    indicator: str | None = None
+    la: str | None = None
+    ward: str | None = None
+    wards: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"view": self.view, "set": self.set, "indicator": self.indicator, "la": self.la,
+                "ward": self.ward, "wards": list(self.wards)}
+
+
+def _query(search: str | None) -> dict[str, str]:
+    parsed = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    return {key: values[-1].strip() for key, values in parsed.items() if values}
+
+
+def _ward_label(catalog: SetCatalog, code: str) -> str:
+    return f"{catalog.wards.get(code) or code} ({code})"
+
+
+def parse(pathname: str | None, search: str | None, known: Known) -> ViewState:
+    """Turn a path and query string into a validated state, with messages for the user."""
+    state = ViewState()
+    query = _query(search)
+    too_long = [k for k, v in query.items() if len(v) > MAX_VALUE_LENGTH]
+    for key in too_long:
+        state.messages.append(f"Ignored the {short(key, 20)!r} value in the address: it is too long.")
+        del query[key]
+
+    if not known.sets:
+        state.messages.append("The store has no boundary sets yet: load some with "
+                              "`placeportrait boundaries load` or run `placeportrait demo`.")
+        return state
+
+    # -- boundary set
+    wanted_set = query.get("set")
+    if wanted_set and wanted_set in known.sets:
+        state.set = wanted_set
+    else:
+        state.set = known.default_set or known.sets[0]
+        if wanted_set:
+            state.messages.append(
+                f"There is no boundary set {short(wanted_set)!r} in this store (known: "
+                f"{', '.join(known.sets)}). Showing {state.set!r} instead.")
+    catalog = known.catalog(state.set)
+
+    # -- what the map shows
+    wanted = query.get("indicator")
+    if wanted and wanted in catalog.metrics:
+        state.indicator = wanted
+    else:
+        state.indicator = catalog.default_metric
+        if wanted:
+            instead = (f"Showing {catalog.metrics[state.indicator]!r} instead." if state.indicator
+                       else "This set has no scored indicators yet.")
+            state.messages.append(
+                f"There is no indicator {short(wanted)!r} in boundary set {state.set!r}. {instead}")
+
+    # -- local authority filter
+    la = query.get("la")
+    if la:
+        if la in catalog.authorities:
+            state.la = la
+        else:
+            state.messages.append(
+                f"There is no local authority {short(la)!r} in boundary set {state.set!r}. "
+                "Showing every ward.")
+
+    # -- the view
+    path = "/" + unquote(pathname or "").strip("/")
+    parts = [p for p in path.split("/") if p]
+    if not parts or parts == ["map"]:
+        state.view = "map"
+    elif parts[0] == "ward" and len(parts) == 2:
+        code = parts[1].strip()
+        if code in catalog.wards:
+            state.view, state.ward = "ward", code
+        else:
+            state.messages.append(
+                f"There is no ward with code {short(code)!r} in boundary set {state.set!r}. "
+                "Find a ward by name or code with the search box.")
+    elif parts[0] == "compare" and len(parts) == 1:
+        state.view = "compare"
+        raw = [c.strip() for c in query.get("wards", "").split(",") if c.strip()]
+        seen: list[str] = []
+        for code in raw:
+            if code in seen:
+                continue
+            if code not in catalog.wards:
+                state.messages.append(
+                    f"There is no ward with code {short(code)!r} in boundary set {state.set!r}; "
+                    "it is left out of the comparison.")
+                continue
+            seen.append(code)
+        if len(seen) > MAX_COMPARE:
+            state.messages.append(f"At most {MAX_COMPARE} wards can be compared at once: "
+                                  f"showing the first {MAX_COMPARE}.")
+            seen = seen[:MAX_COMPARE]
+        state.wards = seen
+    else:
+        state.messages.append(f"There is no page {short(path)!r}. Showing the map.")
+    return state
+
+
+def to_url(state: ViewState | dict) -> tuple[str, str]:
+    """The (pathname, search) of a state: what the address bar shows and a link reproduces."""
+    s = state.as_dict() if isinstance(state, ViewState) else state
+    query = {}
+    if s.get("set"):
+        query["set"] = s["set"]
+    if s.get("indicator"):
+        query["indicator"] = s["indicator"]
+    if s.get("la"):
+        query["la"] = s["la"]
+    if s.get("view") == "ward" and s.get("ward"):
+        path = f"/ward/{s['ward']}"
+    elif s.get("view") == "compare":
+        path = "/compare"
+        if s.get("wards"):
+            query["wards"] = ",".join(s["wards"])
+    else:
+        path = "/"
+    search = "?" + urlencode(query, safe=",:") if query else ""
+    return path, search
+
+
+def toggle_compare(state: ViewState, code: str) -> ViewState:
+    """Add a ward to the comparison, or take it out if it is there already."""
+    if code in state.wards:
+        state.wards = [c for c in state.wards if c != code]
+    elif len(state.wards) < MAX_COMPARE:
+        state.wards = [*state.wards, code]
+    else:
+        state.messages.append(f"At most {MAX_COMPARE} wards can be compared at once; "
+                              "remove one first.")
+    return state

@@ -1,0 +1,195 @@
+"""Accessible HTML tables: the ward portrait, the comparison and the map's text alternative.
+
+Real ``<table>`` elements with captions and header scopes, so screen readers and keyboard
+users get everything the map and the doughnut show. Every value carries its source,
+method, coverage, licence and date.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from dash import dcc, html
+
+from placeportrait.dimensions import all_dimensions
+from placeportrait_app import fmt
+
+MAX_LIST_ROWS = 100
+STATUS_CLASS = {"shortfall": "st-bad", "overshoot": "st-bad", "achieved": "st-good",
+                "within": "st-good", "no data": "st-none"}
+
+
+def status(value) -> html.Span:
+    text = value if isinstance(value, str) and value else "no data"
+    return html.Span(text, className=f"status {STATUS_CLASS.get(text, '')}")
+
+
+def _th(text, **kw):
+    return html.Th(text, scope="col", **kw)
+
+
+def _order(rows: pd.DataFrame) -> pd.DataFrame:
+    order = {d.id: i for i, d in enumerate(all_dimensions())}
+    return (rows.assign(_ring=(rows["ring"] != "social").astype(int),
+                        _dim=rows["dimension"].map(order).fillna(999))
+            .sort_values(["_ring", "_dim", "title"]).drop(columns=["_ring", "_dim"]))
+
+
+def _source(row) -> list:
+    source = row.source if isinstance(row.source, str) else "unknown source"
+    if isinstance(row.source_url, str) and row.source_url.startswith(("http://", "https://")):
+        return [html.A(source, href=row.source_url, rel="noopener", target="_blank")]
+    return [source]
+
+
+def _method(row) -> list:
+    parts = [str(row.method) if isinstance(row.method, str) else "unknown method"]
+    if not fmt.is_missing(row.coverage):
+        parts.append(f"coverage {fmt.percent(row.coverage)}")
+    out: list = [" · ".join(parts)]
+    if isinstance(row.flags, str) and row.flags:
+        out += [html.Br(), html.Small(row.flags)]
+    return out
+
+
+def _date(row) -> list:
+    out: list = [f"period {row.period}"]
+    if isinstance(row.loaded_at, str) and row.loaded_at:
+        out += [html.Br(), html.Small(f"loaded {row.loaded_at[:10]}")]
+    return out
+
+
+def _licence(row) -> list:
+    out: list = [row.licence if isinstance(row.licence, str) else "licence not recorded"]
+    if isinstance(row.attribution, str) and row.attribution:
+        out += [html.Br(), html.Small(row.attribution)]
+    return out
+
+
+def _provenance(row) -> list:
+    """Where a value comes from, in one line under it."""
+    citation = row.threshold_source if isinstance(row.threshold_source, str) else "not recorded"
+    return [
+        html.Strong("Source: "), *_source(row), " · ",
+        html.Strong("Method: "), *_method(row), " · ",
+        html.Strong("Licence: "), row.licence if isinstance(row.licence, str) else "not recorded",
+        " (attribution below)" if isinstance(row.attribution, str) and row.attribution else "", " · ",
+        html.Strong("Date: "), *_date(row), html.Br(),
+        html.Strong("Threshold: "), citation,
+    ]
+
+
+def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.Div:
+    """The ward's indicators: value, threshold, status, comparisons, rank, and under each
+    its source, method, coverage, licence and date."""
+    nation = next((n for n in rows["nation"] if isinstance(n, str)), None) if len(rows) else None
+    header = html.Tr([
+        _th("Indicator"), _th("Value"), _th("Threshold"), _th("Status"),
+        _th(["Authority mean", html.Br(), html.Small(authority)]),
+        _th(f"{nation or 'Nation'} mean"), _th("Rank in set (1 = best)"),
+    ])
+    body = []
+    for row in _order(rows).itertuples():
+        unit = row.unit if isinstance(row.unit, str) else ""
+        body.append(html.Tr([
+            html.Th([row.title, html.Br(),
+                     html.Small(f"{str(row.dimension).replace('_', ' ')} · "
+                                f"{row.lens if isinstance(row.lens, str) else row.ring}")],
+                    scope="row", rowSpan=2),
+            html.Td(fmt.with_unit(row.value, unit), className="num value",
+                    **{"data-indicator": row.indicator}),
+            html.Td(fmt.with_unit(row.threshold, unit), className="num"),
+            html.Td(status(row.status)),
+            html.Td(fmt.number(row.parent_value), className="num"),
+            html.Td(fmt.number(row.nation_value), className="num"),
+            html.Td(fmt.rank(row.rank, row.ranked_areas), className="num"),
+        ], className="main"))
+        body.append(html.Tr(html.Td(_provenance(row), colSpan=6, className="prov"),
+                            className="prov"))
+    if not body:
+        body = [html.Tr(html.Td("No indicators have been scored for this ward's boundary set.",
+                                colSpan=7))]
+    table = html.Table([
+        html.Caption(f"Indicators of {ward_label}: value, threshold, status, comparison and "
+                     "where each value comes from"),
+        html.Thead(header), html.Tbody(body)], className="data", id="portrait-table")
+    return html.Div(table, className="scroll", tabIndex=0, role="region",
+                    **{"aria-label": f"Indicators of {ward_label} (scrollable)"})
+
+
+def dimension_table(dims: pd.DataFrame, name: str) -> html.Details:
+    """The doughnut's wedges as a table (its text alternative)."""
+    rows = []
+    for r in dims.itertuples():
+        rows.append(html.Tr([
+            html.Th(r.label, scope="row"), html.Td(f"{r.scope} {r.ring}"),
+            html.Td(status(r.status)),
+            html.Td(fmt.NO_DATA if fmt.is_missing(r.gap) else fmt.percent(r.gap), className="num"),
+            html.Td(f"{r.with_data} of {r.indicators}", className="num"),
+        ]))
+    return html.Details([
+        html.Summary("The doughnut as a table"),
+        html.Div(html.Table([
+            html.Caption(f"Dimensions of {name}'s doughnut by lens"),
+            html.Thead(html.Tr([_th("Dimension"), _th("Lens"), _th("Status"),
+                                _th("Shortfall / overshoot"), _th("Indicators with data")])),
+            html.Tbody(rows)], className="data compact"), className="scroll", tabIndex=0,
+            role="region", **{"aria-label": "Doughnut dimensions (scrollable)"}),
+    ])
+
+
+def compare_table(columns: list[dict], rows_by_indicator: pd.DataFrame) -> html.Div:
+    """Indicators down, areas across: each cell a value and its status.
+
+    ``columns``: dicts with ``key``, ``label`` (header), ``kind`` (ward/authority/nation),
+    ``remove`` (href or None). ``rows_by_indicator``: index indicator; columns title, unit,
+    threshold, and for each key ``<key>:value`` / ``<key>:status``.
+    """
+    head = [_th("Indicator"), _th("Threshold")]
+    for col in columns:
+        content: list = [col["label"]]
+        if col.get("remove"):
+            content += [html.Br(), dcc.Link("remove", href=col["remove"], className="small-link",
+                                            title=f"Remove {col['label']} from the comparison")]
+        head.append(_th(content, className=f"col-{col['kind']}"))
+    body = []
+    for indicator, row in rows_by_indicator.iterrows():
+        unit = row["unit"] if isinstance(row["unit"], str) else ""
+        cells = [html.Th([row["title"], html.Br(), html.Small(unit)], scope="row"),
+                 html.Td(fmt.with_unit(row["threshold"], unit))]
+        for col in columns:
+            value = row.get(f"{col['key']}:value")
+            st = row.get(f"{col['key']}:status")
+            cells.append(html.Td([fmt.number(value), html.Br(), status(st)], className="num",
+                                 **{"data-area": col["key"], "data-indicator": indicator}))
+        body.append(html.Tr(cells))
+    table = html.Table([html.Caption("Wards side by side with their authorities and nations"),
+                        html.Thead(html.Tr(head)), html.Tbody(body)],
+                       className="data", id="compare-table")
+    return html.Div(table, className="scroll", tabIndex=0, role="region",
+                    **{"aria-label": "Comparison table (scrollable)"})
+
+
+def ward_list(layer, href_for, authority_label) -> html.Div:
+    """The map's text alternative: the shown wards with their values (first 100)."""
+    frame = layer.values.sort_values(["name", "code"])
+    total = len(frame)
+    rows = []
+    for r in frame.head(MAX_LIST_ROWS).itertuples():
+        rows.append(html.Tr([
+            html.Th(dcc.Link(r.name if isinstance(r.name, str) else r.code,
+                             href=href_for(r.code)), scope="row"),
+            html.Td(r.code), html.Td(authority_label(r.parent_code)),
+            html.Td(r.display, className="num"), html.Td(status(r.status)),
+        ]))
+    note = (f"Showing the first {MAX_LIST_ROWS} of {total:,} wards: choose a local authority "
+            "or download the CSV for all." if total > MAX_LIST_ROWS else f"{total:,} wards.")
+    return html.Div([
+        html.P(note, className="note"),
+        html.Div(html.Table([
+            html.Caption(f"Wards on the map: {layer.metric.label}"),
+            html.Thead(html.Tr([_th("Ward"), _th("Code"), _th("Local authority"), _th("Value"),
+                                _th("Status")])),
+            html.Tbody(rows)], className="data compact", id="ward-table"),
+            className="scroll", tabIndex=0, role="region",
+            **{"aria-label": "Wards on the map (scrollable)"}),
+    ])

@@ -1,0 +1,338 @@
+"""The Dash app in a real browser (headless Chromium through dash[testing]'s dash_duo).
+
+These tests need Chromium and chromedriver (Debian: ``chromium``, ``chromium-driver``); CI
+installs them, and in CI a skip is a failure. Unit tests without a browser are in
+test_app_units.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from placeportrait.cli import main
+
+SET = "trafford-wards-2023"
+ALTRINCHAM, OLD_TRAFFORD, TRAFFORD = "E05015239", "E05015253", "E08000009"
+
+if not (shutil.which("chromedriver") and (shutil.which("chromium") or shutil.which("google-chrome"))):
+    pytest.skip("the browser tests need chromium and chromedriver", allow_module_level=True)
+
+
+def build_demo(url: str) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--database-url", url, "demo"])
+    assert exit_info.value.code == 0
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PLACEPORTRAIT_HOME", str(home))
+        mp.delenv("PLACEPORTRAIT_DATABASE_URL", raising=False)
+        return build_demo(str(home / "demo.gpkg"))
+
+
+@pytest.fixture
+def dash_duo(request, dash_thread_server, tmp_path):
+    """dash[testing]'s dash_duo, always headless (Chromium also gets --no-sandbox etc.
+    from dash itself), downloading into a folder of the test's own."""
+    from dash.testing.composite import DashComposite
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with DashComposite(dash_thread_server, browser="Chrome", headless=True,
+                       download_path=str(downloads), wait_timeout=20) as dc:
+        dc.driver.set_window_size(1400, 1000)
+        yield dc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(dash_duo, url, path="/"):
+    from placeportrait_app import create_app
+
+    app = create_app(url)
+    dash_duo.start_server(app, port=free_port())
+    if path != "/":
+        open_page(dash_duo, path)
+    wait_for_map(dash_duo)
+    return app
+
+
+def open_page(dash_duo, path):
+    dash_duo.driver.get(dash_duo.server_url + path)
+    dash_duo.wait_for_element("#react-entry-point")
+
+
+def until(check, timeout=20, message="condition"):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as exc:  # noqa: BLE001 - the page may be mid-render
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {message} (last: {last!r})")
+
+
+def map_trace(dash_duo):
+    return dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#map .js-plotly-plot');"
+        "return gd && gd.data && gd.data.length ? gd.data[0] : null;")
+
+
+def wait_for_map(dash_duo, wards=21):
+    until(lambda: (map_trace(dash_duo) or {}).get("locations") and
+          len(map_trace(dash_duo)["locations"]) == wards, message=f"a map of {wards} wards")
+    dash_duo.wait_for_element("#map canvas", timeout=20)  # MapLibre drew it
+
+
+def hover_of(dash_duo, code):
+    trace = map_trace(dash_duo)
+    return trace["customdata"][trace["locations"].index(code)]
+
+
+def text(dash_duo, selector):
+    return dash_duo.find_element(selector).text
+
+
+def test_map_every_ward_no_data_legend_and_indicator_switch(dash_duo, demo_url):
+    start(dash_duo, demo_url, f"/?set={SET}&indicator=gigabit_broadband")
+    trace = map_trace(dash_duo)
+    assert trace["type"] == "choroplethmap" and isinstance(trace["geojson"], str)
+    assert {c[0] for c in trace["customdata"]} == {"94.0 % of premises"}
+    dash_duo.wait_for_contains_text("#legend", "No data", timeout=20)
+    legend = text(dash_duo, "#legend")
+    assert "No data (0 wards)" in legend and "94.0 (21 wards)" in legend
+    # the display geometry came once, as a file the browser may cache
+    fetched = dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/_placeportrait/geometry/'))")
+    assert len(fetched) == 1
+
+    dash_duo.select_dcc_dropdown("#indicator", "Households in fuel poverty (% of households)")
+    until(lambda: "indicator=fuel_poverty" in dash_duo.driver.current_url, message="the URL")
+    until(lambda: hover_of(dash_duo, OLD_TRAFFORD) == ["19.0 % of households", "shortfall"],
+          message="Old Trafford's fuel poverty on the map")
+    dash_duo.wait_for_contains_text("#legend-title", "Households in fuel poverty", timeout=10)
+    assert len(map_trace(dash_duo)["locations"]) == 21
+    # the table of wards (the map's text alternative) follows
+    dash_duo.find_element("#ward-list-details summary").click()
+    dash_duo.wait_for_contains_text("#ward-table", "19.0 % of households", timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_hover_and_click_a_ward(dash_duo, demo_url):
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    from placeportrait.store import open_store
+
+    start(dash_duo, demo_url, "/?indicator=fuel_poverty")
+    point = open_store(demo_url).read_areas(SET, codes=[OLD_TRAFFORD]).geometry.iloc[0]
+    point = point.representative_point()
+    driver = dash_duo.driver
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})",
+                          dash_duo.find_element("#map"))
+
+    def pixel():  # where Old Trafford is on screen, once MapLibre has drawn it
+        x, y = driver.execute_script(
+            "const gd = document.querySelector('#map .js-plotly-plot');"
+            "const m = gd._fullLayout.map._subplot.map;"
+            "const p = m.project([arguments[0], arguments[1]]);"
+            "const c = m.getCanvas().getBoundingClientRect();"
+            "return [c.left + p.x, c.top + p.y];", point.x, point.y)
+        return int(x), int(y)
+
+    def hover():
+        x, y = pixel()
+        for dx in (0, 1):  # a second move makes sure the map sees the pointer arrive
+            action = ActionBuilder(driver)
+            action.pointer_action.move_to_location(x + dx, y + dx)
+            action.perform()
+        time.sleep(0.4)
+        return driver.execute_script("return document.querySelector('#map .hoverlayer').textContent")
+
+    label = until(lambda: "Old Trafford" in (hover() or "") and hover(), message="a hover label")
+    assert "19.0 % of households" in label and "shortfall" in label  # value, unit, status
+    x, y = pixel()
+    action = ActionBuilder(driver)
+    action.pointer_action.move_to_location(x, y)
+    action.pointer_action.click()
+    action.perform()
+    until(lambda: f"/ward/{OLD_TRAFFORD}" in driver.current_url, message="the ward's URL")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Old Trafford", timeout=20)
+
+
+def test_ward_portrait_doughnut_table_sources_and_history(dash_duo, demo_url):
+    start(dash_duo, demo_url, f"/ward/{ALTRINCHAM}")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Altrincham", timeout=20)
+    traces = until(lambda: dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#doughnut .js-plotly-plot');"
+        "return gd && gd.data ? gd.data.map(t => [t.type, t.name]) : null;"), message="doughnut")
+    names = {name for _, name in traces}
+    assert {"Safe and just space (the doughnut)", "No data",
+            "Shortfall (inward) · overshoot (outward)"} <= names
+    assert all(kind in ("barpolar", "scatterpolar") for kind, _ in traces)
+    assert "Doughnut of Altrincham" in text(dash_duo, "#panel figcaption")
+    table = text(dash_duo, "#portrait-table")
+    for expected in ("Households in fuel poverty", "9.1 % of households", "shortfall",
+                     "Source:", "Method:", "coverage", "Licence:", "Open Government Licence v3.0",
+                     "Date:", "period 2017", "Threshold:", "1 of 21"):
+        assert expected in table, expected
+    gigabit = dash_duo.find_element('#portrait-table td[data-indicator="gigabit_broadband"]')
+    assert gigabit.text == "94.0 % of premises"
+    footer = text(dash_duo, "#attribution")
+    assert "Sources and licences" in footer and "Contains OS data" in footer
+    assert "Ward report (PDF): coming" in text(dash_duo, "#panel-actions")
+    assert not dash_duo.driver.find_elements("css selector", "#panel-actions a[href*=report]")
+    # the selected ward is outlined on the map
+    outline = dash_duo.driver.execute_script(
+        "return document.querySelector('#map .js-plotly-plot').data[1].locations")
+    assert outline == [ALTRINCHAM]
+
+    # find another ward by name with the search box, then go back
+    dash_duo.find_element("#search").click()
+    box = dash_duo.find_element(".dash-dropdown-content input.dash-dropdown-search")
+    box.send_keys("old traf")
+    until(lambda: "Old Trafford" in text(dash_duo, ".dash-dropdown-options"), message="options")
+    dash_duo.find_element(".dash-dropdown-options .dash-dropdown-option").click()
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Old Trafford", timeout=20)
+    assert f"/ward/{OLD_TRAFFORD}" in dash_duo.driver.current_url
+    dash_duo.driver.back()
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Altrincham", timeout=20)
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/ward/E05999999", "There is no ward with code 'E05999999'"),
+    (f"/?indicator=no_such_thing", "There is no indicator 'no_such_thing'"),
+    ("/?set=no-such-set", "There is no boundary set 'no-such-set'"),
+    ("/compare?wards=E05015239,NOPE", "There is no ward with code 'NOPE'"),
+    ("/ward/<b>x</b>", "There is no page '/ward/<b>x</b>'"),
+])
+def test_unknown_values_in_the_url_show_a_clear_message(dash_duo, demo_url, path, message):
+    start(dash_duo, demo_url, path)
+    dash_duo.wait_for_contains_text("#messages", message, timeout=20)
+    page = dash_duo.driver.page_source
+    assert "Traceback" not in page and "<b>x</b>" not in dash_duo.find_element("#messages").get_attribute("innerHTML")
+    assert len(map_trace(dash_duo)["locations"]) == 21  # the map still works
+
+
+def test_compare_wards_side_by_side_with_their_authority(dash_duo, demo_url):
+    start(dash_duo, demo_url, f"/compare?indicator=fuel_poverty&wards={ALTRINCHAM},{OLD_TRAFFORD}")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Compare 2 wards", timeout=20)
+
+    def cell(area):
+        return dash_duo.find_element(
+            f'#compare-table td[data-area="{area}"][data-indicator="fuel_poverty"]').text
+
+    assert cell(ALTRINCHAM).startswith("9.1") and cell(OLD_TRAFFORD).startswith("19.0")
+    assert cell(TRAFFORD).startswith("11.2")  # the authority: mean of its 21 wards
+    assert "shortfall" in cell(TRAFFORD)
+    header = text(dash_duo, "#compare-table thead")
+    assert "E08000009: mean of its 21 wards" in header and "England" in header
+    assert len(dash_duo.driver.find_elements("css selector", "#panel .doughnut")) == 3
+    outline = dash_duo.driver.execute_script(
+        "return document.querySelector('#map .js-plotly-plot').data[1].locations")
+    assert outline == [ALTRINCHAM, OLD_TRAFFORD]
+    # "remove" is a link: the URL holds the comparison
+    dash_duo.find_element("#compare-table thead a").click()
+    until(lambda: dash_duo.driver.current_url.endswith(f"wards={OLD_TRAFFORD}"), message="URL")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Compare 1 ward", timeout=20)
+
+
+def test_shared_link_reproduces_the_view(dash_duo, demo_url):
+    start(dash_duo, demo_url, f"/ward/{OLD_TRAFFORD}?set={SET}&indicator=dimension:energy&la={TRAFFORD}")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Old Trafford", timeout=20)
+    dash_duo.wait_for_contains_text("#indicator", "Dimension: Energy", timeout=10)
+    assert TRAFFORD in text(dash_duo, "#la")
+    assert "Dimension: Energy" in text(dash_duo, "#map-title")
+    href = dash_duo.find_element("#share-link").get_attribute("href")
+    assert href.endswith(f"/ward/{OLD_TRAFFORD}?set={SET}&indicator=dimension:energy&la={TRAFFORD}")
+
+
+def test_keyboard_alone_changes_the_indicator(dash_duo, demo_url):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    start(dash_duo, demo_url, "/?indicator=fuel_poverty")
+
+    def keys(*sequence):
+        ActionChains(dash_duo.driver).send_keys(*sequence).perform()
+        time.sleep(0.3)
+
+    open_page(dash_duo, "/?indicator=fuel_poverty")  # focus starts at the top of the page
+    wait_for_map(dash_duo)
+    for _ in range(6):  # skip link, boundary set, then the indicator menu
+        keys(Keys.TAB)
+        if dash_duo.driver.execute_script("return document.activeElement.id") == "indicator":
+            break
+    assert dash_duo.driver.execute_script("return document.activeElement.id") == "indicator"
+    keys(Keys.ENTER)
+    keys(Keys.ARROW_DOWN)
+    keys(Keys.ENTER)
+    until(lambda: "indicator=" in dash_duo.driver.current_url
+          and "indicator=fuel_poverty" not in dash_duo.driver.current_url, message="a new indicator")
+
+
+def test_csv_download_is_the_data_on_screen(dash_duo, demo_url):
+    start(dash_duo, demo_url, "/?indicator=gigabit_broadband")
+    dash_duo.find_element("#dl-map-csv").click()
+    folder = Path(dash_duo.download_path)
+    path = until(lambda: next((p for p in folder.glob("*.csv")), None), message="the CSV")
+    until(lambda: path.stat().st_size > 0 and not list(folder.glob("*.crdownload")))
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert path.name == f"{SET}_gigabit_broadband.csv" and len(rows) == 21
+    assert {r["value"] for r in rows} == {"94.0"}
+    assert {r["licence"] for r in rows} == {"Open Government Licence v3.0"}
+    assert all(r["source"] and r["method"] and r["period"] for r in rows)
+
+
+def test_axe_finds_no_serious_or_critical_violations(dash_duo, demo_url):
+    from axe_selenium_python import Axe
+
+    start(dash_duo, demo_url)
+    pages = ["/?indicator=fuel_poverty", f"/ward/{ALTRINCHAM}",
+             f"/compare?wards={ALTRINCHAM},{OLD_TRAFFORD}", "/ward/E05999999"]
+    for path in pages:
+        open_page(dash_duo, path)
+        wait_for_map(dash_duo)
+        dash_duo.wait_for_element("#attribution h2", timeout=20)
+        for details in dash_duo.driver.find_elements("css selector", "details"):
+            dash_duo.driver.execute_script("arguments[0].open = true", details)
+        time.sleep(0.5)
+        axe = Axe(dash_duo.driver)
+        axe.inject()
+        results = axe.run()
+        bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+               for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        assert bad == [], (path, bad)
+        assert dash_duo.driver.find_element("css selector", "html").get_attribute("lang") == "en"
+
+
+def test_the_app_on_both_stores(dash_duo, store_url):
+    build_demo(store_url)
+    app = start(dash_duo, store_url, f"/ward/{OLD_TRAFFORD}?indicator=fuel_poverty")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Old Trafford", timeout=20)
+    value = dash_duo.find_element('#portrait-table td[data-indicator="fuel_poverty"]')
+    assert value.text == "19.0 % of households"
+    assert hover_of(dash_duo, OLD_TRAFFORD) == ["19.0 % of households", "shortfall"]
+    expected = "postgis" if store_url.startswith("postgresql") else "geopackage"
+    assert app.placeportrait.store.kind == expected
+    if app.placeportrait.store.kind == "postgis":
+        app.placeportrait.store.engine().dispose()

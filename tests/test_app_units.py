@@ -1,0 +1,532 @@
+"""The Dash app without a browser: URL state, metrics, classes, figures, geometry, the
+read-only data layer, downloads and the callbacks (through Dash's own HTTP endpoint).
+
+The browser tests are in test_app.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from placeportrait.cli import main
+from placeportrait.store import open_store
+from placeportrait_app import doughnut_figure, downloads, metrics, routes
+from placeportrait_app import map as map_lib
+from placeportrait_app.data import ReadOnlyStore, Repository
+from placeportrait_app.dashcall import CallbackClient
+from placeportrait_app.geometry import display_geometry
+
+from conftest import DATA
+
+SET = "trafford-wards-2023"
+ALTRINCHAM, OLD_TRAFFORD, TRAFFORD = "E05015239", "E05015253", "E08000009"
+DEMO_WARDS = DATA.parent.parent / "src" / "placeportrait" / "data" / "demo" / "trafford_wards_dec2023_bsc.geojson"
+
+
+def cli(*args) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    return exit_info.value.code
+
+
+def build_demo(url: str) -> str:
+    assert cli("--database-url", url, "demo") == 0
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    """One demo GeoPackage store for the module's read-only tests."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PLACEPORTRAIT_HOME", str(home))
+        mp.delenv("PLACEPORTRAIT_DATABASE_URL", raising=False)
+        return build_demo(str(home / "demo.gpkg"))
+
+
+@pytest.fixture(scope="module")
+def app(demo_url):
+    from placeportrait_app import create_app
+
+    return create_app(demo_url, warm=False)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return CallbackClient(app)
+
+
+@pytest.fixture(scope="module")
+def repo(app):
+    return app.placeportrait
+
+
+def route(client, path, search="", **inputs):
+    changed = [f"{k.replace('_', '-')}.value" for k in inputs] or []
+    values = {"url.pathname": path, "url.search": search}
+    values.update({f"{k}.value": v for k, v in inputs.items()})
+    return client.call("url.pathname", values, changed=changed or [])
+
+
+# -- URL state --------------------------------------------------------------------------
+def known():
+    catalog = routes.SetCatalog(name=SET, metrics={"fuel_poverty": "Fuel", "dimension:energy": "E"},
+                                wards={ALTRINCHAM: "Altrincham", OLD_TRAFFORD: "Old Trafford"},
+                                authorities={TRAFFORD: TRAFFORD})
+    other = routes.SetCatalog(name="other", metrics={}, wards={}, authorities={})
+    return routes.Known(sets=(SET, "other"), default_set=SET,
+                        catalog=lambda name: catalog if name == SET else other)
+
+
+def test_urls_round_trip():
+    state = routes.ViewState(view="ward", set=SET, indicator="dimension:energy", la=TRAFFORD,
+                             ward=OLD_TRAFFORD)
+    path, search = routes.to_url(state)
+    assert path == f"/ward/{OLD_TRAFFORD}"
+    assert search == f"?set={SET}&indicator=dimension:energy&la={TRAFFORD}"
+    back = routes.parse(path, search, known())
+    assert back.as_dict() == state.as_dict() and back.messages == []
+    compare = routes.parse("/compare", f"?wards={ALTRINCHAM},{OLD_TRAFFORD},{ALTRINCHAM}", known())
+    assert compare.view == "compare" and compare.wards == [ALTRINCHAM, OLD_TRAFFORD]
+    assert routes.to_url(compare)[1].endswith(f"wards={ALTRINCHAM},{OLD_TRAFFORD}")
+
+
+def test_defaults_fill_a_bare_url():
+    state = routes.parse("/", "", known())
+    assert (state.view, state.set, state.indicator, state.ward) == ("map", SET, "fuel_poverty", None)
+    assert state.messages == []
+
+
+@pytest.mark.parametrize("path, search, expected", [
+    ("/ward/E05999999", "", "no ward with code 'E05999999'"),
+    ("/", "?indicator=nope", "no indicator 'nope'"),
+    ("/", "?set=nope", "no boundary set 'nope'"),
+    ("/", "?la=E0899", "no local authority 'E0899'"),
+    ("/nowhere/at/all", "", "no page '/nowhere/at/all'"),
+    ("/compare", "?wards=E05015239,BAD", "no ward with code 'BAD'"),
+    ("/", "?indicator=" + "x" * 500, "too long"),
+    ("/ward/<script>alert(1)</script>", "", "no page '/ward/<script>alert(1)</script>'"),
+])
+def test_unknown_values_give_a_clear_message(path, search, expected):
+    state = routes.parse(path, search, known())
+    assert any(expected in m.lower() or expected in m for m in state.messages), state.messages
+    assert state.set == SET and state.indicator == "fuel_poverty"  # a sensible view remains
+
+
+def test_comparison_is_capped_and_toggled():
+    many = ",".join(f"E0501{i:04d}" for i in range(10))
+    wards = {f"E0501{i:04d}": "w" for i in range(10)}
+    cat = routes.SetCatalog(name=SET, metrics={"a": "A"}, wards=wards, authorities={})
+    state = routes.parse("/compare", f"?wards={many}",
+                         routes.Known(sets=(SET,), default_set=SET, catalog=lambda n: cat))
+    assert len(state.wards) == routes.MAX_COMPARE and "At most" in state.messages[0]
+    routes.toggle_compare(state, state.wards[0])
+    assert len(state.wards) == routes.MAX_COMPARE - 1
+    routes.toggle_compare(state, "E05019999")
+    assert state.wards[-1] == "E05019999"
+
+
+def test_empty_store_message():
+    state = routes.parse("/", "", routes.Known(sets=(), default_set=None, catalog=None))
+    assert state.set is None and "no boundary sets" in state.messages[0]
+
+
+# -- metrics ---------------------------------------------------------------------------------
+def test_which_end_is_worse():
+    assert metrics.higher_is_worse("social", 0, 100)       # % deprived: more is worse
+    assert not metrics.higher_is_worse("social", 100, 0)   # % with broadband: more is better
+    assert metrics.higher_is_worse("ecological", 2.3, 0)   # CO2 per person
+    assert not metrics.higher_is_worse("ecological", 47.9, 63.87)  # forest area (b < a)
+    assert not metrics.higher_is_worse("social", float("nan"), None, "higher_is_better")
+
+
+def test_catalogue_and_values(repo):
+    catalogue = repo.metrics(SET)
+    table = repo.table(SET)
+    rings = dict(zip(table["indicator"], table["ring"]))
+    indicators = [m for m in catalogue.values() if m.kind == "indicator"]
+    assert {m.id for m in indicators} == set(rings)
+    order = [rings[m.id] for m in indicators]
+    assert order == sorted(order, reverse=True)  # the social foundation first
+    assert {"fuel_poverty", "gigabit_broadband", "dimension:energy", "dimension:networks",
+            "summary:mean_shortfall"} <= set(catalogue)
+    assert ("summary:mean_overshoot" in catalogue) == ("ecological" in set(rings.values()))
+    gigabit = repo.metric_values(SET, "gigabit_broadband")
+    assert len(gigabit) == 21 and (gigabit["value"] == 94.0).all()
+    assert set(gigabit["display"]) == {"94.0 % of premises"}
+    fuel = repo.metric_values(SET, "fuel_poverty")
+    assert fuel.at[OLD_TRAFFORD, "value"] == pytest.approx(19.011, abs=1e-3)
+    energy = repo.metric_values(SET, "dimension:energy")
+    rows = repo.ward_rows(SET, OLD_TRAFFORD)
+    expected = rows.loc[(rows["dimension"] == "energy") & (rows["status"] != "no data"), "shortfall"]
+    assert energy.at[OLD_TRAFFORD, "value"] == pytest.approx(100 * expected.mean())  # shortfall %
+    assert energy.at[OLD_TRAFFORD, "status"] == "shortfall"
+    summary = repo.metric_values(SET, "summary:mean_shortfall")
+    social = rows.loc[(rows["ring"] == "social") & (rows["status"] != "no data"), "shortfall"]
+    assert summary.at[OLD_TRAFFORD, "value"] == pytest.approx(100 * social.mean())
+
+
+def test_missing_values_stay_no_data(repo):
+    table = repo.table(SET).copy()
+    gone = (table["indicator"] == "fuel_poverty") & (table["area_code"] == ALTRINCHAM)
+    table.loc[gone, ["value", "ratio", "shortfall"]] = np.nan
+    table.loc[gone, "status"] = "no data"
+    catalogue = metrics.catalogue(table)
+    codes = repo.areas(SET)["code"]
+    values = metrics.values(catalogue["fuel_poverty"], table, None, None, codes)
+    assert math.isnan(values.at[ALTRINCHAM, "value"])
+    assert values.at[ALTRINCHAM, "display"] == "no data" and values.at[ALTRINCHAM, "status"] == "no data"
+    dims = metrics.dimension_table(table)
+    energy = metrics.values(catalogue["dimension:energy"], table, dims, None, codes)
+    assert math.isnan(energy.at[ALTRINCHAM, "value"]) and energy.at[ALTRINCHAM, "status"] == "no data"
+
+
+# -- classes and the map figure ---------------------------------------------------------------
+def test_classes_are_quantiles_with_no_data_apart():
+    values = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, np.nan])
+    classes = map_lib.classify(values, k=5)
+    assert classes.yb[-1] == -1 and classes.k == 5
+    assert list(classes.yb[:10]) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert classes.lower[0] == 1 and classes.upper[-1] == 10
+    same = map_lib.classify(np.full(21, 94.0))
+    assert same.k == 1 and (same.yb == 0).all() and same.scheme == "unique values"
+    assert map_lib.classify(np.full(3, np.nan)).k == 0
+    ties = map_lib.classify(np.r_[np.zeros(15), np.arange(1, 7) * 5.0])
+    assert ties.k >= 2 and sorted(set(ties.yb)) == list(range(ties.k))  # no empty class
+
+
+def test_palette_is_viridis_with_the_worse_end_dark():
+    dark = "rgb(68, 1, 84)"
+    assert map_lib.palette(5, higher_is_worse=True)[-1] == dark
+    assert map_lib.palette(5, higher_is_worse=False)[0] == dark
+    scale = map_lib.colorscale(["#111111", "#222222"])
+    assert scale[0][1] == scale[1][1] == map_lib.NO_DATA_COLOUR  # band 0 = no data
+
+
+def test_layer_legend_names_no_data(repo):
+    values = repo.metric_values(SET, "fuel_poverty").copy()
+    values.loc[ALTRINCHAM, ["value", "status", "display"]] = [np.nan, "no data", "no data"]
+    layer = map_lib.build_layer(repo.areas(SET), values, repo.metrics(SET)["fuel_poverty"])
+    assert layer.legend[-1]["label"] == "No data" and layer.legend[-1]["count"] == 1
+    assert sum(item["count"] for item in layer.legend) == 21
+    assert layer.z[layer.codes.index(ALTRINCHAM)] == 0  # grey
+    assert layer.customdata[layer.codes.index(OLD_TRAFFORD)] == ["19.0 % of households", "shortfall"]
+    assert layer.legend[0]["label"].startswith("9.") and layer.legend[1]["label"].startswith("> ")
+    one_la = map_lib.build_layer(repo.areas(SET), values, layer.metric, la="E08000001")
+    assert one_la.codes == [] and one_la.legend[-1]["count"] == 0
+
+
+def test_map_figure_references_geometry_and_patch_carries_values(repo):
+    layer = map_lib.build_layer(repo.areas(SET), repo.metric_values(SET, "fuel_poverty"),
+                                repo.metrics(SET)["fuel_poverty"])
+    fig = map_lib.figure(layer, "/geo.geojson", {"type": "FeatureCollection", "features": []},
+                         {"center": {"lon": 0, "lat": 0}, "zoom": 5})
+    trace = fig["data"][0]
+    assert trace["type"] == "choroplethmap" and trace["geojson"] == "/geo.geojson"
+    assert fig["layout"]["map"]["style"] == "white-bg"  # no tiles needed
+    assert len(trace["locations"]) == len(trace["z"]) == 21
+    from dash import Patch
+
+    ops = map_lib.patch(Patch(), layer, locations=False, highlight=None, view=None,
+                        uirevision=None).to_plotly_json()["operations"]
+    touched = {tuple(op["location"]) for op in ops}
+    assert touched == {("data", 0, "z"), ("data", 0, "customdata"), ("data", 0, "colorscale"),
+                       ("data", 0, "zmax")}
+    ops = map_lib.patch(Patch(), layer, locations=True, highlight=None, view=None,
+                        uirevision=None).to_plotly_json()["operations"]
+    assert ("data", 0, "locations") in {tuple(op["location"]) for op in ops}
+
+
+# -- the doughnut -------------------------------------------------------------------------------
+def test_doughnut_wedges(repo):
+    scopes = repo.scopes(SET)
+    slots = repo.ward_slots(SET, OLD_TRAFFORD)
+    assert len(slots) == len(scopes) * (12 + 9)  # social inside, ecological outside, per scope
+    rows = repo.ward_rows(SET, OLD_TRAFFORD)
+    fuel = rows.set_index("indicator").loc["fuel_poverty"]
+    energy = slots.set_index(["scope", "dimension"]).loc[(fuel["lens"].split("-")[0], "energy")]
+    assert energy["status"] == "shortfall" and energy["gap"] > 0
+    fig = doughnut_figure.figure(slots, scopes)
+    traces = {t.get("name"): t for t in fig["data"]}
+    gaps = traces["Shortfall (inward) · overshoot (outward)"]
+    red = slots.loc[(slots["status"] != "no data") & (slots["gap"] > 0)]
+    assert len(gaps["r"]) == len(red)
+    i = gaps["theta"].index(energy["theta"])
+    inner = doughnut_figure.R_FOUNDATION - doughnut_figure.R_HOLE
+    assert gaps["r"][i] == pytest.approx(min(energy["gap"], 1) * inner)
+    assert gaps["base"][i] + gaps["r"][i] == pytest.approx(doughnut_figure.R_FOUNDATION)
+    missing = traces["No data"]
+    assert len(missing["r"]) == int((slots["status"] == "no data").sum()) > 0
+    assert missing["marker"]["pattern"]["shape"] == "/"
+    assert "no data" in doughnut_figure.caption(slots, "Old Trafford")
+
+
+def test_doughnut_slots_agree_with_score_dimensions(repo):
+    from placeportrait import doughnut
+
+    rows = repo.ward_rows(SET, ALTRINCHAM)
+    scope = rows["lens"].str.split("-").str[0]
+    slots = doughnut_figure.slots_for(rows, repo.scopes(SET)).set_index(["scope", "dimension"])
+    checked = 0
+    for name, part in rows.groupby(scope):
+        expected = doughnut.score_dimensions(part[["area_code", "indicator", "ring", "dimension",
+                                                   "status", "shortfall", "overshoot"]])
+        for r in expected.itertuples():
+            gap = r.shortfall if r.ring == "social" else r.overshoot
+            assert slots.at[(name, r.dimension), "status"] == r.status
+            assert slots.at[(name, r.dimension), "gap"] == pytest.approx(gap, nan_ok=True)
+            checked += 1
+    assert checked >= 3
+
+
+def test_doughnut_overshoot_and_lenses():
+    rows = pd.DataFrame({
+        "area_code": "X", "indicator": ["co2", "no2", "fuel"], "title": ["CO2", "NO2", "Fuel"],
+        "ring": ["ecological", "ecological", "social"],
+        "dimension": ["climate_change", "air_pollution", "energy"],
+        "lens": ["global-ecological", "local-ecological", "local-social"],
+        "status": ["overshoot", "within", "no data"],
+        "shortfall": [np.nan, np.nan, np.nan], "overshoot": [2.5, 0.0, np.nan]})
+    slots = doughnut_figure.slots_for(rows, ["local", "global"])
+    assert len(slots) == 2 * (12 + 9)
+    glob = slots.loc[(slots["scope"] == "global") & (slots["dimension"] == "climate_change")].iloc[0]
+    assert glob["status"] == "overshoot" and glob["theta"] >= 180  # global half
+    fig = doughnut_figure.figure(slots, ["local", "global"])
+    gaps = next(t for t in fig["data"] if t["name"].startswith("Shortfall"))
+    assert gaps["r"] == [pytest.approx(doughnut_figure.OVERSHOOT_LENGTH)]  # capped at 100 %
+    texts = [t["text"] for t in fig["data"] if t.get("mode") == "text"]
+    assert ["+250.0 %"] in texts  # the capped wedge says how far it really goes
+    assert ["Air<br>pollution", "Climate<br>change"] in texts  # dimensions with data, labelled
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["<b>Local</b>", "<b>Global</b>"]
+
+
+# -- geometry ------------------------------------------------------------------------------------
+def test_display_geometry_is_simplified_rounded_and_complete():
+    areas = gpd.read_file(DEMO_WARDS).rename(columns={"WD23CD": "code"})
+    geo = display_geometry(areas)
+    collection = json.loads(geo.geojson)
+    assert [f["id"] for f in collection["features"]] == list(areas["code"])
+    assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in collection["features"])
+    coords = np.array(shapely.get_coordinates(shapely.from_geojson(
+        json.dumps(collection["features"][0]["geometry"]))))
+    assert np.allclose(coords, np.round(coords, 4))
+    assert geo.coordinates <= shapely.get_num_coordinates(areas.geometry.values).sum()
+    assert gzip.decompress(geo.gzipped) == geo.geojson
+    view = geo.view(list(areas["code"]))
+    minx, miny, maxx, maxy = areas.total_bounds
+    assert minx < view["center"]["lon"] < maxx and miny < view["center"]["lat"] < maxy
+    assert 9 < view["zoom"] < 13
+
+
+def test_geometry_is_served_once_cacheable_and_gzipped(app, repo):
+    http = app.server.test_client()
+    url = f"/_placeportrait/geometry/{SET}/{repo.geometry_version(SET)}.geojson"
+    response = http.get(url, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in response.headers["Cache-Control"]
+    assert len(json.loads(gzip.decompress(response.get_data()))["features"]) == 21
+    again = http.get(url, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert http.get(f"/_placeportrait/geometry/{SET}/stale.geojson").status_code == 404
+    assert http.get("/_placeportrait/geometry/nope/x.geojson").status_code == 404
+
+
+# -- the data layer is read-only and notices new loads -----------------------------------------
+def test_the_app_cannot_write(repo):
+    assert isinstance(repo.store, ReadOnlyStore)
+    for name in ("replace_scores", "commit_values", "delete_boundary_set", "init", "_write"):
+        with pytest.raises(AttributeError, match="read-only"):
+            getattr(repo.store, name)
+
+
+def test_postgis_sessions_are_read_only(postgis_url):
+    import sqlalchemy as sa
+
+    assert cli("--database-url", postgis_url, "db", "init") == 0
+    repo = Repository(open_store(postgis_url))
+    with repo.store.engine().connect() as conn:
+        with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+            conn.execute(sa.text("CREATE TABLE intruder (x int)"))
+    repo.store.engine().dispose()
+
+
+def test_cache_follows_the_store_version(tmp_path):
+    url = build_demo(str(tmp_path / "v.gpkg"))
+    repo = Repository(open_store(url), ttl=0)
+    before = repo.version(SET)
+    table = repo.table(SET)
+    assert repo.table(SET) is table  # cached
+    assert cli("--database-url", url, "score", "--boundary-set", SET) == 0
+    assert repo.version(SET) != before and repo.table(SET) is not table
+    assert repo.geometry_version(SET) is not None
+
+
+def test_authority_names_come_from_an_authority_set(tmp_path):
+    url = build_demo(str(tmp_path / "la.gpkg"))
+    wards = gpd.read_file(DEMO_WARDS)
+    lad = gpd.GeoDataFrame({"code": [TRAFFORD], "name": ["Trafford"]},
+                           geometry=[wards.union_all()], crs=wards.crs)
+    lad.to_file(tmp_path / "lad.geojson", driver="GeoJSON")
+    assert cli("--database-url", url, "boundaries", "load", tmp_path / "lad.geojson", "--set",
+               "lad-2023", "--level", "lad", "--code-field", "code", "--name-field", "name") == 0
+    repo = Repository(open_store(url), ttl=0)
+    assert repo.authority_label(SET, TRAFFORD) == "Trafford (E08000009)"
+    assert repo.default_set() == SET  # the scored ward set, not the authorities
+
+
+# -- callbacks over HTTP, on both stores -----------------------------------------------------------
+def test_callbacks_on_both_stores(store_url):
+    from placeportrait_app import create_app
+
+    build_demo(store_url)
+    app = create_app(store_url, warm=False)
+    client = CallbackClient(app)
+    r = route(client, f"/ward/{OLD_TRAFFORD}", "?indicator=fuel_poverty")
+    assert r.status == 200 and r.output("messages.children") is None
+    map_state, panel_state = r.output("map-state.data"), r.output("panel-state.data")
+    assert map_state["highlight"] == [OLD_TRAFFORD] and panel_state["view"] == "ward"
+    m = client.call("map.figure", {"map-state.data": map_state}, {"map-shown.data": None})
+    trace = m.output("map.figure")["data"][0]
+    i = trace["locations"].index(OLD_TRAFFORD)
+    assert trace["customdata"][i] == ["19.0 % of households", "shortfall"]
+    p = client.call("panel-title.children", {"panel-state.data": panel_state})
+    assert p.output("panel-title.children") == "Ward portrait: Old Trafford"
+    body = json.dumps(p.output("panel-body.children"))
+    assert "19.0 % of households" in body and "Open Government Licence v3.0" in body
+    if app.placeportrait.store.kind == "postgis":
+        app.placeportrait.store.engine().dispose()
+
+
+def test_switching_indicator_sends_only_values(client):
+    r = route(client, "/", "?indicator=fuel_poverty")
+    state = r.output("map-state.data")
+    first = client.call("map.figure", {"map-state.data": state}, {"map-shown.data": None})
+    shown = first.output("map-shown.data")
+    switched = client.call("url.pathname", {
+        "url.pathname": "/", "url.search": "?indicator=fuel_poverty", "set.value": SET,
+        "indicator.value": "gigabit_broadband"}, {"map-state.data": state},
+        changed=["indicator.value"])
+    assert switched.output("url.search") == f"?set={SET}&indicator=gigabit_broadband"
+    new_state = switched.output("map-state.data")
+    patch = client.call("map.figure", {"map-state.data": new_state}, {"map-shown.data": shown})
+    figure = patch.output("map.figure")
+    assert figure["__dash_patch_update"] == "__dash_patch_update"
+    ops = {tuple(op["location"]): op["params"]["value"] for op in figure["operations"]}
+    assert "geojson" not in json.dumps(list(ops))
+    assert set(c[0] for c in ops[("data", 0, "customdata")]) == {"94.0 % of premises"}
+    assert patch.raw_bytes < first.raw_bytes
+
+
+def test_router_validates_every_input(client):
+    r = route(client, "/ward/E05999999", "?indicator=nope&set=nope")
+    text = json.dumps(r.output("messages.children"))
+    assert "no boundary set 'nope'" in text and "no indicator 'nope'" in text
+    assert "no ward with code 'E05999999'" in text
+    r = client.call("url.pathname", {"url.pathname": "/", "url.search": "",
+                                     "search.value": "NOT-A-WARD"}, changed=["search.value"])
+    assert r.output("url.pathname") is None  # nothing navigates to an unknown ward
+    r = client.call("url.pathname", {"url.pathname": "/", "url.search": "",
+                                     "map.clickData": {"points": [{"location": ALTRINCHAM}]}},
+                    changed=["map.clickData"])
+    assert r.output("url.pathname") == f"/ward/{ALTRINCHAM}"
+
+
+def test_search_finds_wards_by_name_or_code(repo, client):
+    assert [o["value"] for o in repo.search(SET, "old traf")] == [OLD_TRAFFORD]
+    assert [o["value"] for o in repo.search(SET, "e0501523")] == [ALTRINCHAM]
+    assert repo.search(SET, "a") == []  # too short
+    r = client.call("search.options", {"search.search_value": "altr"}, {"map-state.data": {"set": SET}})
+    assert r.output("search.options")[0]["value"] == ALTRINCHAM
+
+
+def test_compare_sets_wards_beside_their_authority(client):
+    r = route(client, "/compare", f"?indicator=fuel_poverty&wards={ALTRINCHAM},{OLD_TRAFFORD}")
+    p = client.call("panel-title.children", {"panel-state.data": r.output("panel-state.data")})
+    assert p.output("panel-title.children") == "Compare 2 wards"
+    body = json.dumps(p.output("panel-body.children"))
+    assert "E08000009: mean of its 21 wards" in body and "England: mean of wards in set" in body
+    assert '"9.1"' in body and '"19.0"' in body and '"11.2"' in body
+
+
+# -- downloads --------------------------------------------------------------------------------------
+def test_map_csv_keeps_provenance(repo, client):
+    r = client.call("download-map.data", {"dl-map-csv.n_clicks": 1, "dl-map-geojson.n_clicks": 0},
+                    {"map-state.data": {"set": SET, "indicator": "gigabit_broadband", "la": None}},
+                    changed=["dl-map-csv.n_clicks"])
+    data = r.output("download-map.data")
+    assert data["filename"] == f"{SET}_gigabit_broadband.csv"
+    frame = pd.read_csv(io.StringIO(data["content"]))
+    assert len(frame) == 21 and (frame["value"] == 94.0).all()
+    assert {"source", "source_url", "licence", "method", "coverage", "period", "loaded_at"} <= set(frame)
+    assert (frame["licence"] == "Open Government Licence v3.0").all()
+
+
+def test_map_geojson_and_panel_csv(client):
+    state = {"set": SET, "indicator": "fuel_poverty", "la": TRAFFORD}
+    r = client.call("download-map.data", {"dl-map-csv.n_clicks": 0, "dl-map-geojson.n_clicks": 1},
+                    {"map-state.data": state}, changed=["dl-map-geojson.n_clicks"])
+    collection = json.loads(r.output("download-map.data")["content"])
+    assert len(collection["features"]) == 21
+    old = next(f for f in collection["features"] if f["properties"]["area_code"] == OLD_TRAFFORD)
+    assert old["properties"]["value"] == pytest.approx(19.011, abs=1e-3)
+    assert old["geometry"]["type"] == "MultiPolygon"
+    r = client.call("download-panel.data", {"dl-panel-csv.n_clicks": 1},
+                    {"panel-state.data": {"set": SET, "view": "ward", "ward": ALTRINCHAM}})
+    frame = pd.read_csv(io.StringIO(r.output("download-panel.data")["content"]))
+    assert set(frame["area_code"]) == {ALTRINCHAM}
+    assert len(frame) == app_indicators(client)
+    assert {"parent_value", "nation_value", "rank", "threshold_source", "attribution"} <= set(frame)
+
+
+def app_indicators(client) -> int:
+    return client.app.placeportrait.table(SET)["indicator"].nunique()
+
+
+def test_downloads_leave_no_data_empty(repo):
+    values = repo.metric_values(SET, "fuel_poverty").copy()
+    values.loc[ALTRINCHAM, ["value", "status", "display"]] = [np.nan, "no data", "no data"]
+    layer = map_lib.build_layer(repo.areas(SET), values, repo.metrics(SET)["fuel_poverty"])
+    frame = pd.read_csv(io.StringIO(downloads.map_csv(repo, SET, layer)["content"]))
+    row = frame.set_index("area_code").loc[ALTRINCHAM]
+    assert math.isnan(row["value"]) and math.isnan(row["class"]) and row["status"] == "no data"
+
+
+# -- serving ------------------------------------------------------------------------------------------
+def test_responses_are_gzipped_and_the_page_is_english(app):
+    http = app.server.test_client()
+    page = http.get("/ward/E05015239")
+    assert page.status_code == 200 and b'<html lang="en">' in page.get_data()
+    layout = http.get("/_dash-layout", headers={"Accept-Encoding": "gzip"})
+    assert layout.headers.get("Content-Encoding") == "gzip"
+    assert "Sources and licences" not in gzip.decompress(layout.get_data()).decode()  # filled later
+    assert http.get("/_dash-layout").headers.get("Content-Encoding") is None
+
+
+def test_serve_binds_localhost_without_debug(demo_url, monkeypatch):
+    import dash
+
+    seen = {}
+    monkeypatch.setattr(dash.Dash, "run", lambda self, **kw: seen.update(kw))
+    assert cli("--database-url", demo_url, "serve") == 0
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8050 and seen["debug"] is False
+    assert cli("--database-url", demo_url, "serve", "--boundary-set", "nope") == 1
+
+
+def test_wsgi_reads_the_environment(demo_url, monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setenv("PLACEPORTRAIT_DATABASE_URL", demo_url)
+    sys.modules.pop("placeportrait_app.wsgi", None)
+    wsgi = importlib.import_module("placeportrait_app.wsgi")
+    assert wsgi.server.test_client().get("/").status_code == 200
+    assert wsgi.app.placeportrait.store.location.url == demo_url
