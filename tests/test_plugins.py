@@ -201,3 +201,33 @@ def test_council_local_dimension_from_the_plugin_folder(tmp_path, monkeypatch, c
         assert dimensions.get_dimension("green_space").local
     finally:
         dimensions.unregister_local_dimension("green_space")
+
+
+def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
+    """An installed package registers plugins under the `placeportrait.indicators` group."""
+    from importlib.metadata import EntryPoint
+
+    package = tmp_path / "council_indicators"
+    package.mkdir()
+    (package / "__init__.py").write_text(textwrap.dedent('''
+        import yaml
+        from placeportrait.plugins import IndicatorPlugin
+
+        class CouncilShare(IndicatorPlugin):
+            metadata = yaml.safe_load(open(__file__.replace("__init__.py", "meta.yaml")))
+
+            def read(self, path):
+                raise NotImplementedError
+    '''))
+    (package / "meta.yaml").write_text(textwrap.dedent(VALID.split("    read:")[0]).replace("my_share", "council_share"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = EntryPoint(name="council_share", value="council_indicators:CouncilShare",
+                       group=plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins, "entry_points",
+                        lambda group: [point] if group == plugins.ENTRY_POINT_GROUP else [])
+    registry = plugins.discover()
+    assert "council_share" in registry.plugins
+    assert registry.origins["council_share"].startswith("entry point council_share")
+    broken = EntryPoint(name="broken", value="no_such_module:X", group=plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [broken])
+    assert any("no_such_module" in e for e in plugins.discover().errors)
