@@ -355,6 +355,12 @@ def export(
     out.print(f"wrote {rows:,} rows of {boundary_set!r} to {out_path}")
 
 
+# -- reports ------------------------------------------------------------------------------
+from placeportrait.report.cli import report as report_command  # noqa: E402
+
+app.command("report")(report_command)
+
+
 # -- serve --------------------------------------------------------------------------------
 @app.command("serve")
 def serve(
