@@ -198,8 +198,23 @@ def test_ward_portrait_doughnut_table_sources_and_history(dash_duo, demo_url):
     assert gigabit.text == "94.0 % of premises"
     footer = text(dash_duo, "#attribution")
     assert "Sources and licences" in footer and "Contains OS data" in footer
-    assert "Ward report (PDF): coming" in text(dash_duo, "#panel-actions")
-    assert not dash_duo.driver.find_elements("css selector", "#panel-actions a[href*=report]")
+    pdf = dash_duo.find_element("#report-pdf").get_attribute("href")
+    assert pdf.endswith("/report/trafford-wards-2023/E05015239.pdf")
+    import urllib.request
+
+    with urllib.request.urlopen(pdf) as response:
+        body = response.read()
+    assert body.startswith(b"%PDF") and response.headers["Content-Type"] == "application/pdf"
+    for bad in ("/report/trafford-wards-2023/E99999999.pdf", "/report/nope/E05015239.pdf",
+                "/report/trafford-wards-2023/E05015239.exe"):
+        try:
+            urllib.request.urlopen(dash_duo.server_url + bad)
+            raise AssertionError(f"{bad} was served")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+    # A traversal attempt never reaches a file: at most Dash's own page comes back.
+    with urllib.request.urlopen(dash_duo.server_url + "/report/..%2F..%2Fetc/passwd.html") as page:
+        assert b"root:" not in page.read() and page.headers["Content-Type"].startswith("text/html")
     # the selected ward is outlined on the map
     outline = dash_duo.driver.execute_script(
         "return document.querySelector('#map .js-plotly-plot').data[1].locations")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dash
 
-from placeportrait_app import callbacks, compress, geometry, layout
+from placeportrait_app import callbacks, compress, geometry, layout, reports
 from placeportrait_app.data import Repository
 from placeportrait_app.map import BLANK_STYLE
 
@@ -43,6 +43,7 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
     app.layout = lambda: layout.build(title)
     app.placeportrait = repo  # for tests and benchmarks
     geometry.register(app, repo)
+    reports.register(app, repo)
     compress.enable(app.server)
     callbacks.register(app, repo, map_style=map_style)
     if warm:

@@ -157,8 +157,7 @@ def build(title: str = "placeportrait") -> html.Div:
                 html.Div([
                     html.Button("Download this table (CSV)", id="dl-panel-csv", className="dl",
                                 n_clicks=0),
-                    html.Span("Ward report (PDF): coming with the ward reports feature.",
-                              className="placeholder", id="report-placeholder"),
+                    html.Span(id="report-links"),
                 ], className="actions", id="panel-actions", style={"display": "none"}),
                 dcc.Download(id="download-panel"),
             ], id="panel", tabIndex=-1, **{"aria-labelledby": "panel-title"}),

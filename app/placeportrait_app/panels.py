@@ -6,7 +6,7 @@ import pandas as pd
 from dash import dcc, html
 
 from placeportrait import doughnut
-from placeportrait_app import doughnut_figure, tables
+from placeportrait_app import doughnut_figure, reports, tables
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -48,6 +48,11 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
         html.P([f"{code} · local authority {authority} · boundary set {set_name} · ",
                 dcc.Link("Compare with its authority and other wards",
                          href=hrefs.compare([code]), id="compare-link")], className="meta"),
+        html.P(["Ward report: ",
+                html.A("PDF", href=reports.url(hrefs.app, set_name, code, "pdf"), id="report-pdf",
+                       download=f"{code}.pdf"), " · ",
+                html.A("HTML (works offline)", href=reports.url(hrefs.app, set_name, code, "html"),
+                       id="report-html", download=f"{code}.html")], className="report-links"),
         doughnut_block(dims, scopes, name, graph_id="doughnut"),
         tables.dimension_table(dims, name),
         html.H3("Indicators"),

@@ -1,0 +1,33 @@
+"""The ward report download: ``/report/<set>/<code>.<pdf|html>``, read-only.
+
+The set and ward code must be known to the store; anything else is a 404, so no
+path from the URL ever reaches the file system or the SQL.
+"""
+
+from __future__ import annotations
+
+import flask
+
+ROUTE = "report/"
+FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+
+
+def url(app, set_name: str, code: str, fmt: str) -> str:
+    return app.get_relative_path(f"/{ROUTE}{set_name}/{code}.{fmt}")
+
+
+def register(app, repo) -> None:
+    prefix = app.config.routes_pathname_prefix
+
+    @app.server.route(f"{prefix}{ROUTE}<set_name>/<code>.<fmt>")
+    def placeportrait_report(set_name: str, code: str, fmt: str):
+        from placeportrait.report import render_ward_report
+
+        if (fmt not in FORMATS or set_name not in repo.set_names()
+                or code not in set(repo.areas(set_name)["code"])):
+            return flask.Response("unknown boundary set, ward or report format\n", status=404,
+                                  mimetype="text/plain")
+        body = render_ward_report(repo.store, set_name, code, fmt)
+        response = flask.Response(body, mimetype=FORMATS[fmt])
+        response.headers["Content-Disposition"] = f'attachment; filename="{code}.{fmt}"'
+        return response
