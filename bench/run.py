@@ -31,7 +31,11 @@ MODULES = {"load": "bench.store", "harmonise": "bench.harmonise", "scoring": "be
 def _child(module: str, context: dict, queue) -> None:
     sys.path.insert(0, str(HERE.parent))
     try:
-        rows = importlib.import_module(module).run(context)
+        mod = importlib.import_module(module)
+        if not hasattr(mod, "run"):
+            queue.put({"error": f"no run(context) yet: run `python {mod.__file__}` on its own"})
+            return
+        rows = mod.run(context)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         queue.put({"rows": rows, "peak_mb": peak})
     except Exception as exc:  # a failed step is reported, the others still run
