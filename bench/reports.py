@@ -81,7 +81,7 @@ def build_demo(url: str) -> None:
     from placeportrait.cli import main
 
     try:
-        main(["--database-url", url, "demo"])
+        main(["--database-url", url, "demo", "--no-serve"])
     except SystemExit as exc:
         if exc.code:
             raise SystemExit(f"demo failed with exit code {exc.code}")

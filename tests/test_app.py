@@ -26,7 +26,7 @@ if not (shutil.which("chromedriver") and (shutil.which("chromium") or shutil.whi
 
 def build_demo(url: str) -> str:
     with pytest.raises(SystemExit) as exit_info:
-        main(["--database-url", url, "demo"])
+        main(["--database-url", url, "demo", "--no-serve"])
     assert exit_info.value.code == 0
     return url
 

@@ -39,7 +39,7 @@ def cli(*args) -> int:
 
 
 def build_demo(url: str) -> str:
-    assert cli("--database-url", url, "demo") == 0
+    assert cli("--database-url", url, "demo", "--no-serve") == 0
     return url
 
 

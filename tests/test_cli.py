@@ -43,7 +43,7 @@ def test_console_script_is_installed():
 
 
 def test_demo_on_the_embedded_default(capsys, tmp_path):
-    code, out, err = run(capsys, "demo")
+    code, out, err = run(capsys, "demo", "--no-serve")
     assert code == 0, err
     assert "Trafford, 21 wards" in out and "23 indicators scored" in out
     for pid in ("fuel_poverty", "imd_most_deprived", "gigabit_broadband"):
@@ -52,7 +52,7 @@ def test_demo_on_the_embedded_default(capsys, tmp_path):
     code, out, _ = run(capsys, "db", "status")
     assert "schema version 2" in out and "areas: 159 rows" in out and "scores: 1,449 rows" in out
     # Running the demo again replaces, never duplicates.
-    assert run(capsys, "demo")[0] == 0
+    assert run(capsys, "demo", "--no-serve")[0] == 0
     assert "scores: 1,449 rows" in run(capsys, "db", "status")[1]
 
 

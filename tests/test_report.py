@@ -34,7 +34,7 @@ def cli(capsys, url, *args):
 @pytest.fixture
 def demo(store_url, capsys):
     """The demo place (Trafford: 21 wards, three indicators, scores) in the store under test."""
-    code, _, err = cli(capsys, store_url, "demo")
+    code, _, err = cli(capsys, store_url, "demo", "--no-serve")
     assert code == 0, err
     return store_url
 

@@ -381,8 +381,12 @@ def serve(
 
 # -- demo ---------------------------------------------------------------------------------
 @app.command("demo")
-def demo(ctx: typer.Context):
-    """Build the demo place (Trafford) offline: boundaries, every demo indicator, scores."""
+def demo(
+    ctx: typer.Context,
+    serve_app: bool = typer.Option(True, "--serve/--no-serve",
+                                   help="Serve the app on 127.0.0.1:8050 when the portrait is built."),
+):
+    """Build the demo place (Trafford) offline: boundaries, every demo indicator, scores; then serve the app."""
     import yaml
 
     from placeportrait import doughnut, indicator_run, plugins, scoring
@@ -410,6 +414,8 @@ def demo(ctx: typer.Context):
               f"{scored['indicator'].nunique()} indicators scored")
     if store.kind == "geopackage":
         out.print(f"open it in QGIS, or `ogrinfo {store.location.display()} areas`")
+    if serve_app:
+        serve(ctx, host="127.0.0.1", port=8050, boundary_set=target)
 
 
 def main(argv: list[str] | None = None) -> None:
