@@ -1,8 +1,8 @@
 """Readers shared by the built-in indicator plugins (not a plugin: the leading ``_`` keeps
 discovery away).
 
-The plugin loader imports each plugin file on its own, outside any package, so a plugin
-loads this module by path (see ``_shared()`` at the top of each built-in plugin).
+The plugin loader puts the plugin folders on the path of a ``placeportrait_indicators``
+package, so a plugin imports this module with ``from placeportrait_indicators import _common``.
 
 Everything here reads a published file as it is: byte-order marks, title rows, thousands
 separators, suppressed markers, headers broken over several lines, and zip archives that

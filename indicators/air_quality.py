@@ -15,9 +15,7 @@ square inside the ward; parts of a ward outside the grid lower its coverage.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,19 +26,9 @@ import shapely
 from placeportrait import readers
 from placeportrait.errors import InputError
 from placeportrait.plugins import IndicatorPlugin
+from placeportrait_indicators import _common as C
 
 
-def _shared():
-    name = "placeportrait_indicators._common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _shared()
 
 TRAFFORD_GRID = ("https://raw.githubusercontent.com/traffordDataLab/climate_emergency/"
                  "7f38ab9/data/background_air_pollution.geojson")

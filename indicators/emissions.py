@@ -17,9 +17,7 @@ in the files.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -29,19 +27,9 @@ import pandas as pd
 from placeportrait import readers
 from placeportrait.errors import InputError
 from placeportrait.plugins import IndicatorPlugin
+from placeportrait_indicators import _common as C
 
 
-def _shared():
-    name = "placeportrait_indicators._common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _shared()
 
 OGL = "Open Government Licence v3.0"
 CO2_2005_19 = ("https://assets.publishing.service.gov.uk/government/uploads/system/uploads/"

@@ -25,8 +25,6 @@ counts as green, car parks and buildings inside it included.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,19 +35,9 @@ import shapely
 from placeportrait import readers
 from placeportrait.errors import InputError
 from placeportrait.plugins import IndicatorPlugin
+from placeportrait_indicators import _common as C
 
 
-def _shared():
-    name = "placeportrait_indicators._common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _shared()
 
 OS_OPEN_GREENSPACE = ("https://api.os.uk/downloads/v1/products/OpenGreenspace/downloads"
                       "?area=GB&format=GeoPackage&redirect")

@@ -17,27 +17,15 @@ All of them cover England only: Welsh, Scottish and Northern Irish wards get no 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from placeportrait.errors import InputError
 from placeportrait.plugins import IndicatorPlugin
+from placeportrait_indicators import _common as C
 
 
-def _shared():
-    name = "placeportrait_indicators._common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _shared()
 
 GOV_UK_2019 = "https://assets.publishing.service.gov.uk/government/uploads/system/uploads/attachment_data/file/"
 FILE_2_2019 = GOV_UK_2019 + "833973/File_2_-_IoD2019_Domains_of_Deprivation.xlsx"

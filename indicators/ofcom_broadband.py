@@ -18,10 +18,8 @@ Ofcom's layouts (column names, CRLF line ends, BOMs) are documented in
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -32,19 +30,9 @@ import pandas as pd
 
 from placeportrait.errors import InputError
 from placeportrait.plugins import IndicatorPlugin
+from placeportrait_indicators import _common as C
 
 
-def _shared():
-    name = "placeportrait_indicators._common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _shared()
 
 OFCOM_ZIP = ("https://www.ofcom.org.uk/siteassets/resources/documents/research-and-data/"
              "multi-sector/infrastructure-research/connected-nations-2025/"

@@ -19,27 +19,15 @@ profile, in either layout.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from placeportrait.errors import InputError
 from placeportrait.plugins import IndicatorPlugin
+from placeportrait_indicators import _common as C
 
 
-def _shared():
-    name = "placeportrait_indicators._common"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_common.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _shared()
 
 WARD_DATA = "https://raw.githubusercontent.com/traffordDataLab/ward_data/356cc1c/"
 OGL = "Open Government Licence v3.0"

@@ -303,6 +303,26 @@ def plugin_folders() -> list[Path]:
     return [builtin_dir(), *extra]
 
 
+PACKAGE = "placeportrait_indicators"
+
+
+def _plugin_package(*folders: Path):
+    """A package over the plugin folders, so a plugin can import a helper module kept
+    beside it (``from placeportrait_indicators import _common``); files whose names start
+    with ``_`` are helpers, never plugins."""
+    import types
+
+    package = sys.modules.get(PACKAGE)
+    if package is None:
+        package = types.ModuleType(PACKAGE)
+        package.__path__ = []
+        sys.modules[PACKAGE] = package
+    for folder in (*plugin_folders(), *folders):
+        if folder.is_dir() and str(folder) not in package.__path__:
+            package.__path__.append(str(folder))
+    return package
+
+
 def load_file(path: Path) -> list[IndicatorPlugin]:
     """Plugins defined in one ``.py`` or ``.yaml`` file."""
     path = Path(path)
@@ -314,7 +334,8 @@ def load_file(path: Path) -> list[IndicatorPlugin]:
             raise InvalidPluginError(f"{where}: not valid YAML: {str(exc).splitlines()[0]}") from None
         return [DeclarativePlugin(spec, where)]
     if path.suffix == ".py":
-        module_name = f"placeportrait_indicators.{path.stem}"
+        _plugin_package(path.parent)
+        module_name = f"{PACKAGE}.{path.stem}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
