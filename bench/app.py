@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.machine import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 UK_WARDS = ROOT / "tests" / "data" / "boundaries" / "uk_wards_dec2023_bsc.gpkg.zip"
@@ -57,26 +59,6 @@ SYNTHETIC = [
     ("syn_tree_cover", "Synthetic: tree canopy cover", "ecological", "land_conversion",
      "local-ecological", "% of land", 10.0, 30.0, lambda r, n: r.beta(2, 10, n) * 100),
 ]
-
-
-def machine() -> dict:
-    mem = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cores": os.cpu_count(), "memory": mem, "cpu": cpu,
-            "python": platform.python_version(), "platform": platform.platform()}
 
 
 def run_cli(*args) -> None:

@@ -6,7 +6,6 @@ import time
 import warnings
 
 import geopandas as gpd
-import numpy as np
 
 from placeportrait import harmonise
 

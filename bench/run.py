@@ -15,14 +15,13 @@ import importlib
 import json
 import multiprocessing as mp
 import os
-import platform
 import resource
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from bench.machine import machine  # noqa: E402
 STEPS = ["load", "harmonise", "scoring", "app", "reports"]
 MODULES = {"load": "bench.store", "harmonise": "bench.harmonise", "scoring": "bench.scoring",
            "app": "bench.app", "reports": "bench.reports"}
@@ -40,12 +39,6 @@ def _child(module: str, context: dict, queue) -> None:
         queue.put({"rows": rows, "peak_mb": peak})
     except Exception as exc:  # a failed step is reported, the others still run
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
-
-
-def machine() -> dict:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cores": os.cpu_count(), "memory_gb": round(mem, 1), "python": platform.python_version(),
-            "platform": platform.platform(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def main() -> None:
