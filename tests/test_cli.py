@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from placeportrait.cli import app, main
+from placeportrait.cli import app
 
 from test_boundaries import run
 

@@ -1,10 +1,7 @@
 """Corrupted real source files get the project's own errors, never a deep traceback,
 and never partial data (issue: reliability)."""
 
-import json
-
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

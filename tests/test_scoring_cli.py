@@ -1,14 +1,11 @@
 """`placeportrait score` and `export`, as a user runs them, on both stores."""
 
-import json
-
 import geopandas as gpd
 import pandas as pd
 import pytest
 
 from placeportrait.store import open_store
 
-from test_boundaries import run
 from test_indicator_runs import IND, WARDS, cli, run_fuel_poverty, trafford  # noqa: F401
 
 REQUIRED = ["area_code", "area_name", "indicator", "ring", "dimension", "period", "value", "unit",

@@ -8,7 +8,6 @@ from placeportrait import boundaries
 from placeportrait.errors import StoreError, UnknownNameError
 from placeportrait.store import migrations, open_store
 
-from conftest import DATA
 
 DEMO = "tests/data/boundaries/greater_manchester_wards_dec2023_bsc.geojson"
 
