@@ -336,7 +336,7 @@ def test_output_area_file_premises_weighted(tmp_path, pid):
 
 
 def test_output_area_plugins_need_output_area_boundaries(store):
-    with pytest.raises(PlacePortraitError, match="no boundary set 'oa-2021'"):
+    with pytest.raises(PlacePortraitError, match="load boundary set 'oa-2021'.*--lookup"):
         run(store, "broadband_below_uso", main=OFCOM_ZIP)
 
 

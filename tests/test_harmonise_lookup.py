@@ -165,6 +165,25 @@ def test_lookup_guards():
                          lookup_source_col="LSOA21CD", lookup_target_col="WD19CD")
 
 
+def test_units_outside_the_source_make_their_ward_no_data():
+    """An England-only source through an England and Wales lookup: the units of a ward
+    that have neither a value nor a weight leave it as no data, coverage 0; so does a
+    single such unit among weighted ones, since the ward's total is then unknown."""
+    fp, lk, w, pop = fuel_poverty().set_index("lsoa11cd")["value"], lookup(), wards22(), population()
+    bowdon = list(lk.loc[lk["WD19CD"] == BOWDON, "LSOA11CD"])
+    full = by_code(lookup_aggregate(fp, lk, w, kind="intensive", weights=pop, **LOOKUP_COLS))
+    cut = by_code(lookup_aggregate(fp.drop(bowdon), lk, w, kind="intensive",
+                                   weights=pop.drop(bowdon), **LOOKUP_COLS))
+    assert np.isnan(cut.loc[BOWDON, "value"]) and cut.loc[BOWDON, "coverage"] == 0
+    others = full.index != BOWDON
+    assert np.allclose(cut.loc[others, "value"], full.loc[others, "value"])
+    partial = lookup_aggregate(fp.drop(bowdon[0]), lk, w, kind="intensive",
+                               weights=pop.drop(bowdon[0]), **LOOKUP_COLS)
+    assert np.isnan(by_code(partial).loc[BOWDON, "value"])
+    assert partial.attrs["targets_with_unknown_total"] == [BOWDON]
+    assert cut.attrs["targets_with_unknown_total"] == []
+
+
 # --- apportion ---------------------------------------------------------------
 
 

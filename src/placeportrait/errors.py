@@ -35,9 +35,22 @@ class HarmoniseError(PlacePortraitError, ValueError):
     """A harmonisation step cannot produce honest values (CRS mismatch, bad weights)."""
 
 
+class MissingGeographyError(HarmoniseError):
+    """A source's geography cannot reach the boundary set: its geometry or lookup is not
+    loaded. ``indicators run --all`` reports the plugin as not run rather than failed."""
+
+
 class InvalidPluginError(PlacePortraitError):
     """An indicator plugin cannot be loaded or its metadata is invalid."""
 
 
 class UnknownNameError(PlacePortraitError):
     """A boundary set, indicator, area code or catalogue entry does not exist."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached just now: its database server is down or restarting,
+    or its file is missing or unreadable. Nothing is wrong with the request, and the same
+    request works again once the store is back."""
+
+    retry_after = 5  # seconds: the HTTP Retry-After the app sends with its 503

@@ -13,15 +13,43 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from placeportrait import fetch, harmonise
-from placeportrait.errors import HarmoniseError, InputError, PlacePortraitError
+from placeportrait.errors import (HarmoniseError, InputError, MissingGeographyError,
+                                  PlacePortraitError)
 from placeportrait.plugins import IndicatorPlugin
 
 SUB_WARD = ("lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "msoa2021")
+# A lookup column or a source boundary set is chosen for a source when at least this
+# share of the source's codes is found in it.
+MIN_CODE_MATCH = 0.5
+
+
+@dataclass(frozen=True)
+class RunLookup:
+    """A best-fit lookup file given at run time (``--lookup [FROM:TO=]PATH``).
+
+    Without ``source_col``/``target_col`` the columns are chosen per plugin: the column
+    holding most of the source's codes, and the one holding most codes of the boundary set.
+    """
+
+    path: Path
+    source_col: str | None = None
+    target_col: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> "RunLookup":
+        columns, sep, path = spec.rpartition("=")
+        if not sep or ":" not in columns:
+            return cls(Path(spec))
+        source_col, _, target_col = columns.partition(":")
+        if not source_col or not target_col:
+            raise InputError(f"--lookup {spec!r}: expected PATH or FROM:TO=PATH")
+        return cls(Path(path), source_col.strip(), target_col.strip())
 
 
 @dataclass
@@ -54,9 +82,18 @@ def resolve_sources(plugin: IndicatorPlugin, inputs: dict[str, str]) -> tuple[fe
 
 
 def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
-                  inputs: dict[str, str] | None = None, source_boundaries: str | None = None,
-                  progress=None) -> RunResult:
+                  inputs: dict[str, str] | None = None,
+                  source_boundaries: str | list[str] | None = None,
+                  lookups: list[RunLookup] | None = None, progress=None) -> RunResult:
+    """Run ``plugin`` onto ``boundary_set`` and store its values in one atomic unit.
+
+    ``source_boundaries`` names boundary sets that may hold the source's geometry and
+    ``lookups`` best-fit lookup files; each is used only where the source's codes are
+    found in it (see :func:`harmonise_table`).
+    """
     inputs = inputs or {}
+    if isinstance(source_boundaries, str):
+        source_boundaries = [source_boundaries]
     meta = plugin.meta
     store.require_current()
     set_meta = store.boundary_set(boundary_set)
@@ -75,7 +112,7 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
             try:
                 values, method, warnings = harmonise_table(
                     store, plugin, table, targets, boundary_set, set_meta, extras,
-                    source_boundaries or meta.harmonise.get("source_boundaries"))
+                    source_boundaries or [], lookups or [])
             except PlacePortraitError:
                 raise
             except Exception as exc:  # a library's error deep inside: still one clear line
@@ -163,8 +200,20 @@ def _per_period(table, fn):
 
 
 def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extras,
-                    source_boundaries):
-    """Choose and apply the harmonisation method; returns (values, method, warnings)."""
+                    source_sets=(), lookups=()):
+    """Choose and apply the harmonisation method; returns (values, method, warnings).
+
+    The choice, by the source's geography:
+
+    * ``ward`` (and ``lad`` onto a LAD set): code match. When no code matches but one of
+      ``source_sets`` holds the source's codes (wards of another vintage), area-weighted
+      from that set, flagged.
+    * ``lad``: apportioned to each ward from its authority.
+    * output areas, LSOAs and MSOAs: through a run-time lookup holding the source's
+      codes; else the plugin's declared lookup; else area-weighted from the boundary set
+      (of ``source_sets`` and the plugin's ``source_boundaries``) holding most of them.
+    * grids, points and rasters: zonal statistics and points in polygons.
+    """
     meta = plugin.meta
     kind = meta.measure_kind
     common = {"code_col": "code", "min_coverage": meta.min_coverage}
@@ -184,11 +233,25 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
                              f"plugin's limit of {meta.max_unmatched_share:.0%}; wrong file or vintage?")
         warnings.append(message)
 
+    def area_weighted(source_set, flag=None):
+        sources = store.read_areas(source_set)
+        check_unmatched(table["code"], sources["code"], f"area of {source_set!r}")
+        crosswalk = _cached_crosswalk(store, sources, targets, boundary_set)
+        values = _per_period(table, lambda t: harmonise.apply_crosswalk(
+            t, crosswalk, kind, weights=weights, **common))
+        if flag:
+            values.loc[values["value"].notna() & values["flags"].isna(), "flags"] = flag
+        return values, "area_weighted", warnings
+
     if meta.geography == "ward" or (meta.geography == "lad" and target_level == "lad"):
         matched = set(table["code"]) & set(targets["code"])
         if not matched:
+            other = _best_source_set(store, table["code"], source_sets, exclude=boundary_set)
+            if other is not None:
+                return area_weighted(other, flag=f"other vintage: area-weighted from {other}")
             raise InputError(f"plugin {meta.id}: no source code matches an area of {boundary_set!r} "
-                             f"(source codes like {table['code'].iloc[0]}); wrong boundary vintage?")
+                             f"(source codes like {table['code'].iloc[0]}); wrong boundary vintage? "
+                             "(--source-boundaries SET names a loaded set of the source's vintage)")
         outside = len(set(table["code"]) - matched)
         if outside:
             warnings.append(f"{outside:,} source codes are outside boundary set {boundary_set!r}")
@@ -206,27 +269,83 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
         values = _per_period(table, lambda t: harmonise.apportion(t, targets, kind=kind, **common))
         return values, "apportion", warnings
 
+    def through_lookup(frame, from_col, to_col, path, via=None):
+        check_unmatched(table["code"], frame[from_col].astype(str).str.strip(),
+                        f"{from_col} of lookup {path.name}")
+        pairs = frame[[from_col, to_col]].drop_duplicates()
+        method = f"lookup ({path.name}: {from_col} to {to_col})"
+        unknown: set[str] = set()
+
+        def aggregate(part, onto, **options):
+            result = harmonise.lookup_aggregate(
+                part, pairs, onto, kind=kind, weights=weights, lookup_source_col=from_col,
+                lookup_target_col=to_col, **options)
+            unknown.update(result.attrs["targets_with_unknown_total"])
+            return result
+
+        def report_unknown():
+            if unknown:
+                warnings.append(f"{len(unknown):,} areas are no data because the source covers "
+                                f"only some of their {from_col} units (e.g. {', '.join(sorted(unknown)[:5])})")
+
+        if via is None:
+            values = _per_period(table, lambda t: aggregate(t, targets, **common))
+            report_unknown()
+            return values, method, warnings
+        # The lookup reaches wards of another vintage: aggregate onto them, then
+        # area-weight those onto the set, carrying each ward's summed weight (e.g.
+        # population) as the denominator of an intensive value.
+        middle = store.read_areas(via)
+        crosswalk = _cached_crosswalk(store, middle, targets, boundary_set)
+
+        def two_steps(part):
+            first = aggregate(part, middle, code_col="code", min_coverage=meta.min_coverage)
+            carried = pd.DataFrame({"code": first["area_code"], "value": first["value"],
+                                    "weight": first["denominator"]})
+            return harmonise.apply_crosswalk(
+                carried, crosswalk, kind, weights="weight" if kind == "intensive" else None,
+                **common)
+
+        values = _per_period(table, two_steps)
+        report_unknown()
+        flag = f"other vintage: through {via} by lookup, then area-weighted"
+        values.loc[values["value"].notna() & values["flags"].isna(), "flags"] = flag
+        return values, f"{method}, then area_weighted from {via}", warnings
+
     lookup_spec = meta.harmonise.get("lookup")
-    if meta.geography in SUB_WARD and lookup_spec:
-        source = extras[lookup_spec.get("source", "lookup")].path
-        lookup = harmonise.lookup_table(_read_lookup(source, lookup_spec), lookup_spec["from"],
-                                        lookup_spec["to"])
-        check_unmatched(table["code"], lookup.index, "code of the lookup")
-        values = _per_period(table, lambda t: harmonise.lookup_aggregate(
-            t, lookup, targets, kind=kind, weights=weights, **common))
-        return values, "lookup", warnings
+    if meta.geography in SUB_WARD and lookups and kind == "intensive" and weights is None:
+        warnings.append("--lookup not used: an intensive value without weights (population or "
+                        "denominator) cannot be aggregated by lookup; areal interpolation instead")
+        lookups = ()
+    if meta.geography in SUB_WARD:
+        reachable = [(None, targets["code"])] + [
+            (name, store.read_area_table(name)["code"]) for name in dict.fromkeys(source_sets)
+            if name != boundary_set and name in set(store.boundary_sets()["name"])]
+        chosen = _choose_lookup(lookups, table["code"], reachable, warnings)
+        if chosen is not None:
+            return through_lookup(*chosen)
+        if lookup_spec:
+            source = extras[lookup_spec.get("source", "lookup")].path
+            return through_lookup(_read_lookup(source, lookup_spec), lookup_spec["from"],
+                                  lookup_spec["to"], source)
 
     if meta.geography in SUB_WARD:
-        if not source_boundaries:
-            raise HarmoniseError(
-                f"plugin {meta.id}: {meta.geography} values need source geometry: load it as a "
-                f"boundary set and pass --source-boundaries NAME (e.g. lsoa-2011)")
-        sources = store.read_areas(source_boundaries)
-        check_unmatched(table["code"], sources["code"], f"area of {source_boundaries!r}")
-        crosswalk = _cached_crosswalk(store, sources, targets, boundary_set)
-        values = _per_period(table, lambda t: harmonise.apply_crosswalk(
-            t, crosswalk, kind, weights=weights, **common))
-        return values, "area_weighted", warnings
+        declared = meta.harmonise.get("source_boundaries")
+        candidates = [*source_sets, *([declared] if declared else [])]
+        known = set(store.boundary_sets()["name"])
+        if not set(candidates) & known:
+            wanted = declared or "lsoa-2011"
+            raise MissingGeographyError(
+                f"plugin {meta.id}: {meta.geography} values need source geometry or a lookup: "
+                f"load boundary set {wanted!r} (boundaries load) or pass --lookup PATH "
+                f"(an ONS best-fit lookup from {meta.geography.upper()} codes to the set's wards)")
+        chosen_set = _best_source_set(store, table["code"], candidates)
+        if chosen_set is None and declared not in known:
+            raise MissingGeographyError(
+                f"plugin {meta.id}: no loaded boundary set or lookup holds these "
+                f"{meta.geography} codes (e.g. {table['code'].iloc[0]}): load boundary set "
+                f"{declared or 'of the source geography'!r} or pass --lookup PATH")
+        return area_weighted(chosen_set or declared)
 
     if meta.geography == "grid":
         cells = table.drop_duplicates("code")[["code", "geometry"]].reset_index(drop=True)
@@ -246,6 +365,72 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
             t["raster"].iloc[0], targets, kind=kind, min_coverage=meta.min_coverage))
         return values, "zonal_raster", warnings
     raise HarmoniseError(f"plugin {meta.id}: no harmonisation method for geography {meta.geography!r}")
+
+
+def _code_share(codes: set, column: pd.Series) -> float:
+    return len(codes & set(column.dropna().astype(str).str.strip())) / max(len(codes), 1)
+
+
+def _best_source_set(store, codes, candidates, exclude=None) -> str | None:
+    """The loaded boundary set among ``candidates`` holding most of ``codes`` (at least
+    :data:`MIN_CODE_MATCH` of them), else None."""
+    known = set(store.boundary_sets()["name"])
+    wanted = set(codes)
+    scored = [(_code_share(wanted, store.read_area_table(name)["code"]), name)
+              for name in dict.fromkeys(candidates) if name in known and name != exclude]
+    best = max(scored, default=(0.0, None))
+    return best[1] if best[0] >= MIN_CODE_MATCH else None
+
+
+_LOOKUP_FRAMES: dict[tuple, pd.DataFrame] = {}
+
+
+def _lookup_frame(path: Path) -> pd.DataFrame:
+    from placeportrait import readers
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"--lookup {path}: no such file")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _LOOKUP_FRAMES:  # one national lookup serves every plugin of a run
+        _LOOKUP_FRAMES.clear()
+        _LOOKUP_FRAMES[key] = readers.read_csv(path)
+    return _LOOKUP_FRAMES[key]
+
+
+def _choose_lookup(lookups, source_codes, reachable, warnings):
+    """The first run-time lookup with a column holding the source's codes and one holding
+    codes of a reachable set: ``(frame, from_col, to_col, path, via)``, where ``via`` is
+    None for the boundary set itself (first of ``reachable``, pairs of name and codes) or
+    the name of a set to area-weight from. None (with a warning) when none applies."""
+    sources = set(source_codes)
+    for spec in lookups:
+        frame = _lookup_frame(spec.path)
+        for col in (spec.source_col, spec.target_col):
+            if col is not None and col not in frame.columns:
+                raise InputError(f"--lookup {spec.path}: no column {col!r} "
+                                 f"(columns: {', '.join(frame.columns)})")
+        from_cols = [spec.source_col] if spec.source_col else list(frame.columns)
+        share, from_col = max(((_code_share(sources, frame[c]), c) for c in from_cols),
+                              default=(0.0, None))
+        if share < MIN_CODE_MATCH:
+            continue
+        to_cols = [spec.target_col] if spec.target_col else [c for c in frame.columns if c != from_col]
+        # The target column and set: the pair where most of the column's codes are
+        # codes of the set (a WD19CD column belongs to 2019 wards even though many 2019
+        # codes live on in 2023); the boundary set itself wins a tie.
+        best = (0.0, 0, None, None)
+        for order, (via, codes) in enumerate(reachable):
+            for col in to_cols:
+                share = _code_share(set(frame[col].dropna().astype(str).str.strip()), pd.Series(list(codes)))
+                best = max(best, (share, -order, col, via), key=lambda b: (b[0], b[1]))
+        if best[0] > 0:
+            return frame, from_col, best[2], spec.path, best[3]
+    if lookups:
+        warnings.append(f"no --lookup holds these source codes and codes of the set "
+                        f"({', '.join(p.path.name for p in lookups)}); not used")
+    return None
 
 
 def _read_lookup(path, spec):

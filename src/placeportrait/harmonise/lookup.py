@@ -80,7 +80,11 @@ def lookup_aggregate(
 
     Without weights (allowed for extensive values only) every unit weighs 1, so
     coverage is the share of the ward's units that have data. A missing value is
-    no data: it is left out of numerator and coverage, never counted as 0.
+    no data: it is left out of numerator and coverage, never counted as 0. A unit
+    with neither value nor weight is outside the source (an England-only file
+    through an England and Wales lookup, or a partial extract): the total of its
+    target is unknown, so the target is no data, coverage 0 (listed in
+    ``attrs['targets_with_unknown_total']`` when it had some data).
 
     Parameters
     ----------
@@ -94,9 +98,8 @@ def lookup_aggregate(
     kind : {'extensive', 'intensive'}
     weights : str, Series, mapping or None
         A column of ``values`` (e.g. the denominator) or weights by source code
-        (e.g. population). Required for intensive values. Every unit that the lookup
-        maps to a target must have a finite, non-negative weight, otherwise coverage
-        would be computed against an unknown total.
+        (e.g. population). Required for intensive values. Every unit with a value
+        needs a finite, non-negative weight.
     min_coverage : float
         Targets whose coverage is below this get ``value = NaN``.
 
@@ -124,20 +127,26 @@ def lookup_aggregate(
     v = vals.reindex(units.index).to_numpy()
     has = ~np.isnan(v)
 
+    t_idx = pd.Index(codes).get_indexer(units.to_numpy())
+    n = len(codes)
+    unweighted = np.zeros(n, dtype=bool)
     if w is None:
         p = np.ones(len(units))
     else:
         p = w.reindex(units.index).to_numpy()
-        bad = np.isnan(p) | (p < 0)
+        bad = (p < 0) | (np.isnan(p) & has)
         if bad.any():
             example = ", ".join(units.index[bad][:5])
             raise HarmoniseError(
                 f"{int(bad.sum())} source units in the lookup have a missing or negative "
                 f"weight (e.g. {example})"
             )
-
-    t_idx = pd.Index(codes).get_indexer(units.to_numpy())
-    n = len(codes)
+        # Units the source does not cover at all (no value, no weight: e.g. Welsh LSOAs
+        # in an England-only file) make their target no data: its total, and so its
+        # coverage, is unknown.
+        missing = np.isnan(p)
+        unweighted = np.bincount(t_idx, weights=missing.astype(float), minlength=n) > 0
+        p = np.where(missing, 0.0, p)
     p_all = np.bincount(t_idx, weights=p, minlength=n)
     p_data = np.bincount(t_idx, weights=np.where(has, p, 0.0), minlength=n)
     rows = np.bincount(t_idx, weights=has.astype(float), minlength=n).astype(int)
@@ -151,13 +160,17 @@ def lookup_aggregate(
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.where(p_data > 0, num / p_data, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(p_all > 0, p_data / p_all, 0.0)
+        coverage = np.where((p_all > 0) & ~unweighted, p_data / p_all, 0.0)
+    value = np.where(unweighted, np.nan, value)
 
     valued = vals.index[~np.isnan(vals.to_numpy())]
     attrs = {
         "unmatched_source_codes": sorted(set(vals.index) - set(table.index)),
         "outside_targets": int(table.reindex(valued).dropna().isin(set(codes)).eq(False).sum()),
         "kind": kind,
+        # Targets with some units the source covers and some it does not: no data.
+        "targets_with_unknown_total": sorted(
+            np.asarray(codes)[unweighted & (rows > 0)].tolist()),
     }
     return finish(
         codes,
