@@ -13,5 +13,9 @@ COPY app ./app
 RUN pip install --no-cache-dir -e . && useradd --create-home --uid 10001 placeportrait \
     && mkdir -p /data && chown placeportrait /data
 USER placeportrait
+# Secrets (the database URL's password, PLACEPORTRAIT_APP_PASSWORD) come from the
+# environment at run time; none is baked into the image. The app (gunicorn, see
+# docker-compose.yml) listens on 8050, never in debug mode.
+EXPOSE 8050
 ENTRYPOINT ["placeportrait"]
 CMD ["--help"]

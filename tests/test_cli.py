@@ -1,5 +1,6 @@
 """The command line as a user meets it."""
 
+import os
 import subprocess
 import sys
 
@@ -59,3 +60,13 @@ def test_demo_on_the_embedded_default(capsys, tmp_path):
 def test_db_status_before_init(capsys):
     code, out, _ = run(capsys, "db", "status")
     assert code == 0 and "not created yet" in out
+
+
+def test_a_usage_error_is_a_short_message_not_a_traceback(tmp_path):
+    """Typer 0.2x parses with its own copy of click; its errors still end as a usage line."""
+    result = subprocess.run([sys.executable, "-m", "placeportrait.cli", "boundaries", "load",
+                             "x.geojson", "--no-such-option"], capture_output=True, text=True,
+                            env={**os.environ, "PLACEPORTRAIT_HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert "No such option: --no-such-option" in result.stderr
+    assert "Traceback" not in result.stderr

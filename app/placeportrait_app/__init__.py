@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dash
 
-from placeportrait_app import callbacks, compress, geometry, layout, reports
+from placeportrait_app import auth, callbacks, compress, geometry, layout, reports
 from placeportrait_app.data import Repository
 from placeportrait_app.map import BLANK_STYLE
 
@@ -27,7 +27,10 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
     store is only read. Raises a one-line ``PlacePortraitError`` if the store is missing,
     empty or the boundary set unknown. ``map_style`` is a MapLibre style name; the default
     ``white-bg`` needs no tiles (use e.g. ``carto-positron`` where tiles are reachable).
+    When ``PLACEPORTRAIT_APP_USER`` and ``PLACEPORTRAIT_APP_PASSWORD`` are set, every route
+    asks for them (HTTP Basic auth, see ``auth``).
     """
+    credentials = auth.from_environment()
     repo = Repository.open(store_url, ttl=ttl, default_set=boundary_set)
     repo.check()
     app = dash.Dash(
@@ -39,12 +42,15 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
                                "and ecological ceiling"}],
         **dash_options,
     )
+    if credentials:
+        auth.enable(app.server, credentials)
     app.index_string = layout.INDEX
     app.layout = lambda: layout.build(title)
     app.placeportrait = repo  # for tests and benchmarks
     geometry.register(app, repo)
     reports.register(app, repo)
     compress.enable(app.server)
+    repo.answer_unavailable(app.server)  # 503 + Retry-After while the store is down
     callbacks.register(app, repo, map_style=map_style)
     if warm:
         app.placeportrait_warming = repo.warm(repo.default_set())

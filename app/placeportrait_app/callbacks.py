@@ -6,16 +6,21 @@ step; the map and the panel render from those stores.
 
 Every input is validated by :mod:`placeportrait_app.routes` against the store's known
 values. A failure while drawing shows a one-line message in place, never a traceback.
+While the store cannot be reached, every callback shows the same one-line temporary message
+(in the messages area, the map caption and the panel) and the next request after the store
+is back draws the page again.
 """
 
 from __future__ import annotations
 
 import logging
 
-from dash import Input, Output, Patch, State, ctx, html, no_update
+from dash import Input, Output, Patch, State, ctx, html, no_update, set_props
 
-from placeportrait.errors import PlacePortraitError
-from placeportrait_app import downloads, geometry, map as map_lib, panels, routes, tables
+from placeportrait.errors import PlacePortraitError, StoreUnavailableError
+from placeportrait_app import downloads, geometry, panels, routes, tables
+from placeportrait_app import map as map_lib
+from placeportrait_app.data import unavailable_reason
 from placeportrait_app.metrics import Metric
 
 log = logging.getLogger("placeportrait.app")
@@ -48,6 +53,21 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, PlacePortraitError):
         return str(exc)
     return f"Something went wrong ({type(exc).__name__}); reload the page to try again."
+
+
+def _unavailable(exc: StoreUnavailableError, what: str) -> str:
+    """Log a passing outage in one line (no traceback) and return the page's message."""
+    log.warning("%s: store unavailable: %s", what, unavailable_reason(exc))
+    return str(exc)
+
+
+def _failed(exc: Exception, what: str) -> str | None:
+    """For a store outage, the page's one line (logged without a traceback). For any other
+    failure, log it with its traceback and return None: the caller words the message."""
+    if isinstance(exc, StoreUnavailableError):
+        return _unavailable(exc, what)
+    log.exception("%s failed", what)
+    return None
 
 
 def _options(mapping) -> list[dict]:
@@ -85,6 +105,19 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     )
     def route(pathname, search, set_value, indicator_value, la_value, search_value, click,
               set_options, indicator_options, la_options, map_state, panel_state):
+        try:
+            return _route(pathname, search, set_value, indicator_value, la_value, search_value,
+                          click, set_options, indicator_options, la_options, map_state,
+                          panel_state)
+        except StoreUnavailableError as exc:
+            # Say so once in the messages area; the map and panel show it too. The states
+            # differ from any real view, so the next working request redraws both.
+            message = _unavailable(exc, "routing")
+            down = {"set": None, "unavailable": message}
+            return (no_update,) * 9 + (down, down, [html.P(message)], no_update)
+
+    def _route(pathname, search, set_value, indicator_value, la_value, search_value, click,
+               set_options, indicator_options, la_options, map_state, panel_state):
         trigger = ctx.triggered_id
         known = repo.known()
         path = "/" + (app.strip_relative_path(pathname or "/") or "")
@@ -157,14 +190,17 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         Input("map-state", "data"), State("map-shown", "data"),
     )
     def draw_map(state, shown):
+        if state and state.get("unavailable"):
+            return no_update, no_update, "Map", None, state["unavailable"]
         if not state or not state.get("set"):
             return no_update, no_update, "Map", None, "No boundary set to show."
         name = state["set"]
         try:
             return _draw_map(app, repo, state, shown, map_style)
         except Exception as exc:  # noqa: BLE001 - shown to the user in one line
-            log.exception("drawing the map of %s failed", name)
-            return no_update, None, "Map", None, f"The map could not be drawn: {_message(exc)}"
+            message = _failed(exc, f"drawing the map of {name}")
+            return (no_update, None, "Map", None,
+                    message or f"The map could not be drawn: {_message(exc)}")
 
     @app.callback(Output("ward-list", "children"), Input("map-state", "data"))
     def draw_ward_list(state):
@@ -174,8 +210,8 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         try:
             return _ward_list(app, repo, state)
         except Exception as exc:  # noqa: BLE001
-            log.exception("listing the wards failed")
-            return html.P(f"The table of wards could not be drawn: {_message(exc)}")
+            message = _failed(exc, "listing the wards")
+            return html.P(message or f"The table of wards could not be drawn: {_message(exc)}")
 
     @app.callback(
         Output("panel-title", "children"), Output("panel-body", "children"),
@@ -183,14 +219,22 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         Input("panel-state", "data"),
     )
     def draw_panel(state):
+        if state and state.get("unavailable"):
+            return "Ward portrait", html.P(state["unavailable"]), {"display": "none"}, no_update
         if not state or not state.get("set"):
             return "Ward portrait", None, {"display": "none"}, None
         try:
             return _draw_panel(app, repo, state)
         except Exception as exc:  # noqa: BLE001
-            log.exception("drawing the panel failed")
-            return ("Ward portrait", html.P(f"This view could not be drawn: {_message(exc)}"),
+            message = _failed(exc, "drawing the panel")
+            return ("Ward portrait",
+                    html.P(message or f"This view could not be drawn: {_message(exc)}"),
                     {"display": "none"}, no_update)
+
+    def tell(exc: StoreUnavailableError, what: str):
+        """For callbacks without a place of their own: say it in the messages area."""
+        set_props("messages", {"children": [html.P(_unavailable(exc, what))]})
+        return no_update
 
     @app.callback(
         Output("search", "options"),
@@ -200,7 +244,10 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     def search_options(term, state):
         if not term or not state or not state.get("set"):
             return no_update
-        return repo.search(state["set"], term)
+        try:
+            return repo.search(state["set"], term)
+        except StoreUnavailableError as exc:
+            return tell(exc, "searching")
 
     @app.callback(
         Output("download-map", "data"),
@@ -210,10 +257,13 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     def download_map(_csv, _geojson, state):
         if not state or not state.get("set") or not state.get("indicator"):
             return no_update
-        layer = _layer(repo, state)
-        if ctx.triggered_id == "dl-map-geojson":
-            return downloads.map_geojson(repo, state["set"], layer)
-        return downloads.map_csv(repo, state["set"], layer)
+        try:
+            layer = _layer(repo, state)
+            if ctx.triggered_id == "dl-map-geojson":
+                return downloads.map_geojson(repo, state["set"], layer)
+            return downloads.map_csv(repo, state["set"], layer)
+        except StoreUnavailableError as exc:
+            return tell(exc, "downloading the map data")
 
     @app.callback(
         Output("download-panel", "data"),
@@ -223,7 +273,10 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     def download_panel(_clicks, state):
         if not state or not state.get("set"):
             return no_update
-        return downloads.panel_csv(repo, state["set"], state) or no_update
+        try:
+            return downloads.panel_csv(repo, state["set"], state) or no_update
+        except StoreUnavailableError as exc:
+            return tell(exc, "downloading the table")
 
 
 def _layer(repo, state: dict) -> map_lib.MapLayer:

@@ -7,15 +7,25 @@ tidy table, metrics, map layers, display geometry) is cached under the set's *ve
 hash of its ``loaded_at``, its latest run ``finished_at``, its latest ``scored_at`` and the
 latest indicator ``updated_at``. The version is re-read at most every ``ttl`` seconds, so a
 new load or a re-score shows up without a restart.
+
+When the store cannot be reached (the database is down or restarting, the GeoPackage file
+is missing or unreadable), every read raises :class:`StoreUnavailableError` with a one-line
+message for the page. Nothing is cached from a failed read, and the PostGIS pool checks
+each connection before use, so the first request after the store is back works again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+import os
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -23,7 +33,7 @@ import sqlalchemy as sa
 
 from placeportrait import export
 from placeportrait.doughnut import compare
-from placeportrait.errors import InputError
+from placeportrait.errors import InputError, StoreError, StoreUnavailableError
 from placeportrait.store import open_store, schema
 from placeportrait_app import metrics as metric_lib
 from placeportrait_app.routes import Known, SetCatalog
@@ -34,8 +44,23 @@ WARD_LEVELS = {"ward", "wd", "electoral_ward"}
 TABLE_COLUMNS = [*export.COLUMNS, "loaded_at"]
 
 
+log = logging.getLogger("placeportrait.app")
+
+# What the page says while the store cannot be reached.
+UNAVAILABLE = {
+    "postgis": "The database is not reachable just now; the page will work again when it is "
+               "back. Try again in a moment.",
+    "geopackage": "The store file is missing or cannot be read just now; the page will work "
+                  "again when it is back. Try again in a moment.",
+}
+
+
 class ReadOnlyStore:
-    """The read side of a :class:`placeportrait.store.Store`; writes are not reachable."""
+    """The read side of a :class:`placeportrait.store.Store`; writes are not reachable.
+
+    Every read turns the driver's "cannot reach the store" errors into
+    :class:`StoreUnavailableError` (see :meth:`reachable`).
+    """
 
     READS = ("kind", "location", "describe", "exists", "engine", "schema_version",
              "require_current", "boundary_sets", "boundary_set", "read_areas",
@@ -43,13 +68,83 @@ class ReadOnlyStore:
 
     def __init__(self, store):
         self._store = store
+        # A GeoPackage that vanishes later is unavailable; one never there is just empty.
+        self._file = getattr(store, "path", None) if store.kind == "geopackage" else None
+        if self._file is not None and not store.exists():
+            self._file = None
         if store.kind == "postgis":
             _read_only_sessions(store.engine())
 
     def __getattr__(self, name):
-        if name in self.READS:
-            return getattr(self._store, name)
-        raise AttributeError(f"the placeportrait app is read-only: store.{name} is not available")
+        if name not in self.READS:
+            raise AttributeError(f"the placeportrait app is read-only: store.{name} is not available")
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def read(*args, **kwargs):
+            with self.reachable():
+                return attr(*args, **kwargs)
+        return read
+
+    @contextmanager
+    def reachable(self):
+        """Raise :class:`StoreUnavailableError` in place of an error that means the store
+        cannot be reached; let every other error through."""
+        message = UNAVAILABLE[self._store.kind]
+        try:
+            yield
+        except Exception as exc:
+            if isinstance(exc, StoreUnavailableError) and str(exc) == message:
+                raise  # already said
+            if isinstance(exc, StoreUnavailableError) or self._unreachable(exc):
+                raise StoreUnavailableError(message) from exc
+            raise
+
+    @contextmanager
+    def connect(self):
+        """A read connection, for the app's own queries."""
+        with self.reachable(), self._store.engine().connect() as conn:
+            yield conn
+
+    def _unreachable(self, exc: Exception) -> bool:
+        if isinstance(exc, sa.exc.DBAPIError):
+            if exc.connection_invalidated or isinstance(
+                    exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+                return True  # refused, dropped, server shutting down or starting up
+            exc = exc.orig
+        if isinstance(exc, sqlite3.DatabaseError):  # "unable to open", "not a database"
+            return True
+        if type(exc).__module__.startswith("psycopg"):
+            import psycopg
+
+            return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+        if self._file is not None:  # the GeoPackage was there when the app started
+            import pyogrio
+
+            return (isinstance(exc, (OSError, pyogrio.errors.DataSourceError))
+                    or not os.access(self._file, os.R_OK))
+        return False
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """One line for the log: the driver's own words behind a StoreUnavailableError."""
+    cause = getattr(exc.__cause__, "orig", None) or exc.__cause__ or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
+
+
+def unavailable_response(exc: StoreUnavailableError):
+    """The Flask answer to a request the store could not serve: 503, Retry-After and the
+    one-line message as plain text (registered for every route by ``create_app``)."""
+    import flask
+
+    log.warning("store unavailable for %s: %s", flask.request.path, unavailable_reason(exc))
+    response = flask.Response(f"{exc}\n", status=503, mimetype="text/plain")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _read_only_sessions(engine: sa.Engine) -> None:
@@ -130,14 +225,26 @@ class Repository:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str | None = None, **kwargs) -> "Repository":
+    def open(cls, url: str | None = None, **kwargs) -> Repository:
         return cls(open_store(url), **kwargs)
+
+    @staticmethod
+    def answer_unavailable(server) -> None:
+        """Answer every request the store could not serve with a 503 (see
+        :func:`unavailable_response`) instead of a 500 and a traceback."""
+        server.register_error_handler(StoreUnavailableError, unavailable_response)
 
     def check(self) -> None:
         """Raise a one-line StoreError if the store is missing, empty or out of date."""
-        self.store.require_current()
-        if self.configured_set is not None:
-            self.store.boundary_set(self.configured_set)  # UnknownNameError names the known ones
+        try:
+            self.store.require_current()
+            if self.configured_set is not None:
+                self.store.boundary_set(self.configured_set)  # UnknownNameError names the known ones
+        except StoreUnavailableError as exc:  # at start-up, name the store and the reason
+            if isinstance(exc.__cause__, StoreError):
+                raise exc.__cause__ from None
+            raise StoreError(f"cannot read {self.store.describe()}: "
+                             f"{unavailable_reason(exc)}") from None
 
     # -- versions ----------------------------------------------------------------------
     def sets(self) -> pd.DataFrame:
@@ -158,7 +265,7 @@ class Repository:
             sa.select(sa.func.max(s.scored_at)).where(s.boundary_set == name).scalar_subquery(),
             sa.select(sa.func.max(i.updated_at)).scalar_subquery(),
         )
-        with self.store.engine().connect() as conn:
+        with self.store.connect() as conn:
             loaded, finished, scored, updated = conn.execute(query).one()
         if loaded is None:
             return None, None
@@ -194,7 +301,7 @@ class Repository:
         checked, found = self._scored
         if found is None or time.monotonic() - checked > self.ttl:
             s = schema.scores.c
-            with self.store.engine().connect() as conn:
+            with self.store.connect() as conn:
                 found = {row[0] for row in conn.execute(sa.select(s.boundary_set).distinct())}
             self._scored = (time.monotonic(), found)
         return found
@@ -377,10 +484,10 @@ class Repository:
                     self.metric_values(name, metric_id)
                 if self.on_warm:
                     self.on_warm(name, metric_ids)
-            except Exception:  # noqa: BLE001 - warming is best effort; requests recompute
-                import logging
-
-                logging.getLogger("placeportrait.app").exception("warming %s failed", name)
+            except StoreUnavailableError as exc:  # best effort; requests recompute
+                log.warning("warming %s stopped: %s", name, unavailable_reason(exc))
+            except Exception:
+                log.exception("warming %s failed", name)
 
         if not background:
             rest()

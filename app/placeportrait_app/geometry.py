@@ -6,7 +6,8 @@ are not a clean coverage fall back to ``simplify(preserve_topology=True)``. Coor
 then rounded to 4 decimal places (about 10 m). The result is served as one GeoJSON file at
 ``/_placeportrait/geometry/<set>/<geometry version>.geojson``: the map figure references it
 by URL, so indicator switches never resend geometry, and the versioned URL lets the
-browser keep it for a year (a reload of the set changes the version).
+browser keep it for a year (a reload of the set changes the version). While the store
+cannot be reached the answer is a 503 with Retry-After (``data.unavailable_response``).
 """
 
 from __future__ import annotations

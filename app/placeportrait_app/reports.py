@@ -1,7 +1,8 @@
 """The ward report download: ``/report/<set>/<code>.<pdf|html>``, read-only.
 
 The set and ward code must be known to the store; anything else is a 404, so no
-path from the URL ever reaches the file system or the SQL.
+path from the URL ever reaches the file system or the SQL. While the store cannot be
+reached the answer is a 503 with Retry-After (``data.unavailable_response``).
 """
 
 from __future__ import annotations

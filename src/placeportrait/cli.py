@@ -274,14 +274,22 @@ def indicators_run(
     boundary_set: str = typer.Option(..., "--boundary-set", help="Boundary set to harmonise onto."),
     inputs: list[str] = typer.Option([], "--input", help="ID=PATH: a local file instead of the "
                                      "download; ID.NAME=PATH for a plugin's extra source."),
-    source_boundaries: Optional[str] = typer.Option(
-        None, help="Boundary set holding the source geometry (e.g. lsoa-2011), for areal interpolation."),
+    source_boundaries: list[str] = typer.Option(
+        [], "--source-boundaries", help="A boundary set holding source geometry (e.g. lsoa-2011, "
+        "or wards of an older vintage), for areal interpolation; repeatable. Each plugin uses "
+        "the set holding its source's codes."),
+    lookups: list[str] = typer.Option(
+        [], "--lookup", help="[FROM:TO=]PATH: an ONS best-fit lookup CSV (e.g. LSOA11CD:WD19CD="
+        "lookup.csv); repeatable. Used instead of areal interpolation by each plugin whose "
+        "source codes it holds; columns are detected when not given."),
 ):
     """Run plugins: read each source, harmonise it onto wards and store the values atomically."""
     from placeportrait import indicator_run, plugins
+    from placeportrait.errors import MissingGeographyError
 
     if all_ == bool(indicators):
         raise click.UsageError("give indicator ids or --all (not both)")
+    run_lookups = [indicator_run.RunLookup.parse(spec) for spec in lookups]
     registry = plugins.discover()
     chosen = (list(registry.plugins.values()) if all_
               else [plugins.load(name) for name in indicators])
@@ -289,7 +297,7 @@ def indicators_run(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     store = _store(ctx)
-    failures = 0
+    failures, not_run = 0, []
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True,
                   disable=len(chosen) < 2) as progress:
@@ -299,7 +307,13 @@ def indicators_run(
             try:
                 result = indicator_run.run_indicator(
                     store, plugin, boundary_set, inputs=given, source_boundaries=source_boundaries,
-                    progress=err if len(chosen) < 2 else None)
+                    lookups=run_lookups, progress=err if len(chosen) < 2 else None)
+            except MissingGeographyError as exc:
+                if not all_:
+                    raise
+                not_run.append(plugin.id)
+                err.print(f"not run: {exc}", markup=False, highlight=False)
+                continue
             except PlacePortraitError as exc:
                 if not all_:
                     raise
@@ -311,6 +325,9 @@ def indicators_run(
             out.print(result.summary(), markup=False, highlight=False)
             for message in result.warnings:
                 err.print(f"  warning: {message}", markup=False, highlight=False)
+    if not_run:
+        err.print(f"{len(not_run)} of {len(chosen)} indicators not run for want of source "
+                  f"geometry or a lookup ({', '.join(not_run)})")
     if failures:
         err.print(f"{failures} of {len(chosen)} indicators failed; their previous values are unchanged")
         raise typer.Exit(1)
@@ -367,15 +384,47 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on (default: this machine only)."),
     port: int = typer.Option(8050, help="Port to listen on."),
-    boundary_set: Optional[str] = typer.Option(
+    boundary_set: str | None = typer.Option(
         None, "--boundary-set", help="Boundary set shown first (default: a scored ward set)."),
+    behind_proxy: bool = typer.Option(
+        False, "--behind-proxy",
+        help="A reverse proxy in front authenticates users: allow a --host other than loopback "
+        "without PLACEPORTRAIT_APP_USER/PLACEPORTRAIT_APP_PASSWORD."),
 ):
-    """Run the Dash app on the store, read-only (for production: gunicorn placeportrait_app.wsgi:server)."""
-    from placeportrait_app import create_app
+    """Run the Dash app on the store, read-only (for production: gunicorn placeportrait_app.wsgi:server).
 
+    With PLACEPORTRAIT_APP_USER and PLACEPORTRAIT_APP_PASSWORD set, every page asks for them
+    (HTTP Basic auth). A --host other than loopback needs them, or --behind-proxy.
+    """
+    import ipaddress
+
+    from placeportrait_app import auth, create_app
+
+    from placeportrait.errors import ConfigError
+
+    behind_proxy = behind_proxy is True  # demo() calls this function without the option
+    credentials = auth.from_environment()
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host.lower() == "localhost"
+    if not loopback and credentials is None and not behind_proxy:
+        raise ConfigError(
+            f"--host {host} is reachable from other machines and no password is set: set "
+            f"{auth.USER_ENV} and {auth.PASSWORD_ENV}, or pass --behind-proxy if a reverse "
+            "proxy authenticates users")
     dash_app = create_app((ctx.obj or {}).get("database_url"), boundary_set=boundary_set)
+    if credentials is not None:
+        access = "HTTP Basic auth on every page"
+    elif behind_proxy:
+        access = "no built-in auth: the reverse proxy must authenticate users"
+    else:
+        access = "no password, this machine only"
     out.print(f"placeportrait app on http://{host}:{port}/ reading {dash_app.placeportrait.store.describe()}"
-              " (read-only); Ctrl+C stops it")
+              f" (read-only; {access}); Ctrl+C stops it", markup=False, highlight=False)
+    if not loopback:
+        err.print("note: plain HTTP sends passwords and data in clear; terminate TLS at a reverse proxy",
+                  markup=False, highlight=False)
     dash_app.run(host=host, port=port, debug=False, dev_tools_ui=False, dev_tools_hot_reload=False)
 
 
@@ -418,6 +467,11 @@ def demo(
         serve(ctx, host="127.0.0.1", port=8050, boundary_set=target)
 
 
+# Typer 0.2x parses with its own copy of click, whose errors are not click's.
+USAGE_ERRORS = (click.exceptions.ClickException, *(
+    (typer.TyperException,) if hasattr(typer, "TyperException") else ()))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the project's own errors become one line on stderr and exit 1."""
     try:
@@ -425,10 +479,10 @@ def main(argv: list[str] | None = None) -> None:
     except PlacePortraitError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.ClickException as exc:
+    except USAGE_ERRORS as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         err.print("aborted")
         sys.exit(130)
     sys.exit(code or 0)

@@ -7,7 +7,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from placeportrait.errors import StoreError
+from placeportrait.errors import StoreError, StoreUnavailableError
 from placeportrait.store import migrations, schema
 from placeportrait.store.base import Store, has_own_table
 
@@ -33,7 +33,7 @@ class PostGISStore(Store):
                 return True
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise StoreError(f"cannot connect to {self.describe()}: {reason}") from None
+            raise StoreUnavailableError(f"cannot connect to {self.describe()}: {reason}") from None
 
     def _apply_migrations(self, todo):
         try:
