@@ -530,3 +530,21 @@ def test_wsgi_reads_the_environment(demo_url, monkeypatch):
     wsgi = importlib.import_module("placeportrait_app.wsgi")
     assert wsgi.server.test_client().get("/").status_code == 200
     assert wsgi.app.placeportrait.store.location.url == demo_url
+
+
+def test_reports_are_rendered_once_per_data_version(demo_url, tmp_path):
+    """The download is cached under the set's version, and a re-score renders afresh."""
+    import shutil
+
+    from placeportrait_app import create_app
+
+    url = str(tmp_path / "copy.gpkg")
+    shutil.copy(demo_url, url)
+    app = create_app(url, warm=False, ttl=0)
+    http = app.server.test_client()
+    path = f"/report/{SET}/E05015239.html"
+    first = http.get(path)
+    assert first.status_code == 200 and b"Altrincham" in first.get_data()
+    assert http.get(path).get_data() == first.get_data()  # same bytes: the cached render
+    assert cli("--database-url", url, "score", "--boundary-set", SET) in (0, None)
+    assert http.get(path).get_data() != first.get_data()  # new version: a new report

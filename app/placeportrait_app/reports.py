@@ -1,7 +1,8 @@
 """The ward report download: ``/report/<set>/<code>.<pdf|html>``, read-only.
 
 The set and ward code must be known to the store; anything else is a 404, so no
-path from the URL ever reaches the file system or the SQL. While the store cannot be
+path from the URL ever reaches the file system or the SQL. Reports are cached under the
+set's data version, so a new load or score renders afresh. While the store cannot be
 reached the answer is a 503 with Retry-After (``data.unavailable_response``).
 """
 
@@ -22,13 +23,19 @@ def register(app, repo) -> None:
 
     @app.server.route(f"{prefix}{ROUTE}<set_name>/<code>.<fmt>")
     def placeportrait_report(set_name: str, code: str, fmt: str):
-        from placeportrait.report import render_ward_report
+        from placeportrait.report import content, render_ward_report
 
         if (fmt not in FORMATS or set_name not in repo.set_names()
                 or code not in set(repo.areas(set_name)["code"])):
             return flask.Response("unknown boundary set, ward or report format\n", status=404,
                                   mimetype="text/plain")
-        body = render_ward_report(repo.store, set_name, code, fmt)
+        # A report depends only on the set's data version: render each once, and read the
+        # set for reports once, rather than per request (a report costs ~1 s of CPU).
+        version = repo.version(set_name)
+        data = repo.memo(("report-data", set_name, version),
+                         lambda: content.load_set(repo.store, set_name))
+        body = repo.memo(("report", set_name, version, code, fmt),
+                         lambda: render_ward_report(repo.store, set_name, code, fmt, data=data))
         response = flask.Response(body, mimetype=FORMATS[fmt])
         response.headers["Content-Disposition"] = f'attachment; filename="{code}.{fmt}"'
         return response
