@@ -291,25 +291,26 @@ def summarise(scored: pd.DataFrame, by: str | Sequence[str] | None = None) -> pd
     status = scored["status"].to_numpy()
     has_data = status != NO_DATA
 
-    parts = scored[keys].copy()
-    parts["thresholds_achieved"] = (status == ACHIEVED).astype("int64")
-    parts["social_indicators"] = (social & has_data).astype("int64")
-    parts["boundaries_transgressed"] = (status == OVERSHOOT).astype("int64")
-    parts["ecological_indicators"] = (~social & has_data).astype("int64")
-    parts["mean_shortfall"] = np.where(social & has_data, _floats(scored["shortfall"]), np.nan)
-    parts["mean_overshoot"] = np.where(~social & has_data, _floats(scored["overshoot"]), np.nan)
-    return (
-        parts.groupby(keys, sort=True, dropna=False, observed=True)
-        .agg(
-            thresholds_achieved=("thresholds_achieved", "sum"),
-            social_indicators=("social_indicators", "sum"),
-            boundaries_transgressed=("boundaries_transgressed", "sum"),
-            ecological_indicators=("ecological_indicators", "sum"),
-            mean_shortfall=("mean_shortfall", "mean"),
-            mean_overshoot=("mean_overshoot", "mean"),
-        )
-        .reset_index()
-    )
+    return _count_per_area(scored, keys, social, has_data, {
+        "thresholds_achieved": status == ACHIEVED,
+        "social_indicators": social & has_data,
+        "boundaries_transgressed": status == OVERSHOOT,
+        "ecological_indicators": ~social & has_data,
+    })
+
+
+def _count_per_area(frame, keys, social, has_data, counts: dict) -> pd.DataFrame:
+    """Per ``keys``: the number of rows in each of ``counts`` (boolean masks), then the mean
+    shortfall over social rows with data and the mean overshoot over ecological ones."""
+    parts = frame[keys].copy()
+    for name, mask in counts.items():
+        parts[name] = mask.astype("int64")
+    parts["mean_shortfall"] = np.where(social & has_data, _floats(frame["shortfall"]), np.nan)
+    parts["mean_overshoot"] = np.where(~social & has_data, _floats(frame["overshoot"]), np.nan)
+    aggregations = {name: (name, "sum") for name in counts}
+    aggregations.update(mean_shortfall=("mean_shortfall", "mean"),
+                        mean_overshoot=("mean_overshoot", "mean"))
+    return parts.groupby(keys, sort=True, dropna=False, observed=True).agg(**aggregations).reset_index()
 
 
 # ------------------------------------------------------------------------ dimensions
@@ -470,27 +471,13 @@ def summarise_dimensions(
     status = dim_scores["status"].to_numpy()
     has_data = status != NO_DATA
 
-    parts = dim_scores[keys].copy()
-    parts["dimensions_in_shortfall"] = (status == SHORTFALL).astype("int64")
-    parts["dimensions_achieved"] = (status == ACHIEVED).astype("int64")
-    parts["social_dimensions"] = (social & has_data).astype("int64")
-    parts["dimensions_in_overshoot"] = (status == OVERSHOOT).astype("int64")
-    parts["ecological_dimensions"] = (~social & has_data).astype("int64")
-    parts["mean_shortfall"] = np.where(social & has_data, _floats(dim_scores["shortfall"]), np.nan)
-    parts["mean_overshoot"] = np.where(~social & has_data, _floats(dim_scores["overshoot"]), np.nan)
-    return (
-        parts.groupby(keys, sort=True, dropna=False, observed=True)
-        .agg(
-            dimensions_in_shortfall=("dimensions_in_shortfall", "sum"),
-            dimensions_achieved=("dimensions_achieved", "sum"),
-            social_dimensions=("social_dimensions", "sum"),
-            dimensions_in_overshoot=("dimensions_in_overshoot", "sum"),
-            ecological_dimensions=("ecological_dimensions", "sum"),
-            mean_shortfall=("mean_shortfall", "mean"),
-            mean_overshoot=("mean_overshoot", "mean"),
-        )
-        .reset_index()
-    )
+    return _count_per_area(dim_scores, keys, social, has_data, {
+        "dimensions_in_shortfall": status == SHORTFALL,
+        "dimensions_achieved": status == ACHIEVED,
+        "social_dimensions": social & has_data,
+        "dimensions_in_overshoot": status == OVERSHOOT,
+        "ecological_dimensions": ~social & has_data,
+    })
 
 
 # ------------------------------------------------------------------------ comparison
