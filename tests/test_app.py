@@ -235,7 +235,7 @@ def test_ward_portrait_doughnut_table_sources_and_history(dash_duo, demo_url):
 
 @pytest.mark.parametrize("path, message", [
     ("/ward/E05999999", "There is no ward with code 'E05999999'"),
-    (f"/?indicator=no_such_thing", "There is no indicator 'no_such_thing'"),
+    ("/?indicator=no_such_thing", "There is no indicator 'no_such_thing'"),
     ("/?set=no-such-set", "There is no boundary set 'no-such-set'"),
     ("/compare?wards=E05015239,NOPE", "There is no ward with code 'NOPE'"),
     ("/ward/<b>x</b>", "There is no page '/ward/<b>x</b>'"),
