@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.machine import machine  # noqa: E402
+from bench.machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 UK_WARDS = ROOT / "tests" / "data" / "boundaries" / "uk_wards_dec2023_bsc.gpkg.zip"
@@ -144,11 +144,11 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
     geo_raw = len(repo.geometry(name).geojson)
     total = geo_gz + len(layout.get_data()) + route.gzip_bytes + first_map.gzip_bytes
     rows.append(("display geometry (GeoJSON, sent once, cached by the browser)",
-                 f"{kb(geo_gz)} gzipped ({kb(geo_raw)} raw, "
-                 f"{repo.geometry(name).coordinates:,} vertices)"))
+                 (f"{kb(geo_gz)} gzipped ({kb(geo_raw)} raw, "
+                  f"{repo.geometry(name).coordinates:,} vertices)")))
     rows.append(("first map figure (codes, classes, hover text)",
-                 f"{kb(first_map.gzip_bytes)} gzipped ({kb(first_map.raw_bytes)} raw), "
-                 f"server {1000 * first_map.seconds:.0f} ms"))
+                 (f"{kb(first_map.gzip_bytes)} gzipped ({kb(first_map.raw_bytes)} raw), "
+                  f"server {1000 * first_map.seconds:.0f} ms")))
     rows.append(("**first map payload** (geometry + layout + router + map)",
                  f"**{kb(total)} gzipped** (target ≤ 1.5 MB)"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 
@@ -70,7 +71,66 @@ def run(context) -> list[dict]:
                  "seconds": t_prepared, "peer": "tobler", "ratio": t_tobler / t_prepared})
     rows[0].update({"peer": "tobler", "ratio": t_tobler / first,
                     "note": "; ".join(f"{t / first:.1f}× faster than {name}" for name, t in peers.items())})
+    rows.extend(_grid(wards))
+    rows.extend(_national_lookup())
     return rows
+
+
+def _grid(wards):
+    """A 1 km grid over Great Britain onto the wards: the zonal_grid route."""
+    from bench.national import gb_grid_1km
+
+    grid = gb_grid_1km(wards).to_crs(4326)
+    first, cw = timed(lambda: harmonise.crosswalk(grid, "code", wards))
+    prepared = harmonise.prepare_crosswalk(cw)
+    values = grid[["code", "value"]]
+    t_apply, _ = timed(lambda: harmonise.apply_crosswalk(values, prepared, "intensive",
+                                                         code_col="code"), repeat=5)
+    return [{"step": "harmonise", "case": f"first crosswalk: 1 km grid over GB, {len(grid):,} "
+             f"cells → {len(wards):,} wards", "seconds": first},
+            {"step": "harmonise", "case": "each further 1 km grid indicator (prepared matrix)",
+             "seconds": t_apply}]
+
+
+def _national_lookup():
+    """IoD 2019 (32,844 LSOAs) through the national LSOA 2011 → ward 2019 lookup (34,753
+    rows) onto the 8,887 wards of 2019, against pandas merge + groupby. Real files from
+    ``PLACEPORTRAIT_SHARED_DATA`` (default ../shared/data); skipped when absent."""
+    import os
+
+    import pandas as pd
+
+    from bench.national import ROOT, UK_2019
+
+    shared = Path(os.environ.get("PLACEPORTRAIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    lookup_path = shared / "lookups" / "LSOA11_to_WD19_to_LAD19_Lookup_in_England_and_Wales.csv"
+    iod = shared / "deprivation" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"
+    pop = shared / "deprivation" / "File_6_-_IoD2019_Population_Denominators.csv.gz"
+    if not all(p.exists() for p in (lookup_path, iod, pop)):
+        return [{"step": "harmonise", "case": "national LSOA → ward lookup", "seconds": None,
+                 "note": f"skipped: no national files under {shared}"}]
+    lookup = pd.read_csv(lookup_path, usecols=["LSOA11CD", "WD19CD"])
+    deciles = pd.read_csv(iod, usecols=[0, 5])
+    people = pd.read_csv(pop, usecols=[0, 4], thousands=",")
+    values = pd.DataFrame({"code": deciles.iloc[:, 0],
+                           "value": (deciles.iloc[:, 1] == 1) * 100.0}).merge(
+        people.set_axis(["code", "weight"], axis=1), on="code")
+    wards = gpd.read_file(UK_2019, ignore_geometry=True)["WD19CD"].rename("code")
+    t_lookup, _ = timed(lambda: harmonise.lookup_aggregate(
+        values, lookup, wards.to_frame(), kind="intensive", weights="weight", code_col="code",
+        lookup_source_col="LSOA11CD", lookup_target_col="WD19CD"), repeat=5)
+
+    def pandas_once():
+        m = values.merge(lookup, left_on="code", right_on="LSOA11CD")
+        m["vw"] = m["value"] * m["weight"]
+        g = m.groupby("WD19CD")[["vw", "weight"]].sum()
+        return g["vw"] / g["weight"]
+
+    t_pandas, _ = timed(pandas_once, repeat=5)
+    return [{"step": "harmonise", "case": f"national lookup: {len(values):,} LSOAs → "
+             f"{len(wards):,} wards 2019 (with coverage)", "seconds": t_lookup,
+             "peer": "pandas merge + groupby", "ratio": t_pandas / t_lookup,
+             "note": f"pandas merge + groupby (no coverage, no guards): {t_pandas:.4f} s"}]
 
 
 def _postgis(url, sources, wards):

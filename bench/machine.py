@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -25,4 +25,4 @@ def machine() -> dict:
         pass
     return {"cores": cores, "memory": f"{memory_gb:.1f} GiB", "memory_gb": round(memory_gb, 1),
             "cpu": cpu, "python": platform.python_version(), "platform": platform.platform(),
-            "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "when": datetime.now(UTC).isoformat(timespec="seconds")}

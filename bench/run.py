@@ -2,10 +2,14 @@
 
     python bench/run.py [--database-url postgresql+psycopg://…] [--only load,harmonise]
 
-Each step runs in a fresh process, so its peak memory (max RSS) is its own. Steps:
-``load`` (bench/store.py), ``harmonise``, ``scoring``, and, where present, ``app``
-and ``reports``. Figures are measurements on this machine, printed with its cores and
-memory; nothing here is asserted by the tests.
+Each step runs in a fresh process, so its peak memory (max RSS) is its own (a step that
+runs its cases in processes of their own reports each case's peak). Steps: ``load``
+(bench/store.py), ``harmonise``, ``scoring``, ``refresh`` (every built-in indicator and
+scoring on the UK ward sets), ``first_render`` (the app in headless Chromium) and, where
+present, ``app`` and ``reports``. The results files are merged by step: ``--only X``
+replaces X's rows and keeps the others', each with the time and load average of its run.
+Figures are measurements on this machine, printed with its cores and memory; nothing here
+is asserted by the tests.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from bench.machine import machine  # noqa: E402
-STEPS = ["load", "harmonise", "scoring", "app", "reports"]
+from bench.machine import machine
+
+STEPS = ["load", "harmonise", "scoring", "refresh", "app", "first_render", "reports"]
 MODULES = {"load": "bench.store", "harmonise": "bench.harmonise", "scoring": "bench.scoring",
-           "app": "bench.app", "reports": "bench.reports"}
+           "refresh": "bench.refresh", "app": "bench.app", "first_render": "bench.first_render",
+           "reports": "bench.reports"}
 
 
 def _child(module: str, context: dict, queue) -> None:
@@ -37,8 +43,27 @@ def _child(module: str, context: dict, queue) -> None:
         rows = mod.run(context)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         queue.put({"rows": rows, "peak_mb": peak})
-    except Exception as exc:  # a failed step is reported, the others still run
+    except Exception as exc:  # noqa: BLE001 - a failed step is reported, the others still run
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def _previous(out: Path) -> tuple[list[dict], dict]:
+    """The results and step runs already in ``latest.json`` (none if there is no such file)."""
+    try:
+        data = json.loads((out / "latest.json").read_text())
+    except (OSError, ValueError):
+        return [], {}
+    runs = data.get("runs") or {}
+    for r in data.get("results", []):  # files written before runs were recorded
+        runs.setdefault(r.get("step"), {"when": data.get("machine", {}).get("when", "")})
+    return data.get("results", []), runs
 
 
 def main() -> None:
@@ -48,33 +73,43 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
     context = {"database_url": args.database_url}
-    results, ctx = [], mp.get_context("spawn")
+    out = Path(args.out)
+    results, runs = _previous(out)
+    ctx = mp.get_context("spawn")
     for step in args.only.split(","):
         module = MODULES[step]
         if not (HERE / f"{module.split('.')[1]}.py").exists():
             continue
+        info = machine()
+        runs[step] = {"when": info["when"], "load_before": _load_average(),
+                      "database": "postgis" if args.database_url else "none"}
         queue = ctx.Queue()
         proc = ctx.Process(target=_child, args=(module, context, queue))
         proc.start()
         outcome = queue.get()
         proc.join()
-        if "error" in outcome:
-            results.append({"step": step, "case": "FAILED", "note": outcome["error"]})
-            continue
-        for row in outcome["rows"]:
-            results.append({**row, "peak_mb": round(outcome["peak_mb"])})
+        runs[step]["load_after"] = _load_average()
+        rows = ([{"step": step, "case": "FAILED", "note": outcome["error"]}] if "error" in outcome
+                else [{"peak_mb": round(outcome["peak_mb"]), **row} for row in outcome["rows"]])
+        results = [r for r in results if r.get("step") != step] + rows
+    order = {step: i for i, step in enumerate(STEPS)}
+    results.sort(key=lambda r: order.get(r.get("step"), len(order)))  # stable: rows keep their order
     info = machine()
-    lines = [f"# placeportrait benchmarks", "",
-             f"{info['cores']} cores, {info['memory_gb']} GB, Python {info['python']}, {info['when']}", "",
-             "| step | case | seconds | vs peer | peak MB (step) | note |", "|---|---|---:|---|---:|---|"]
+    lines = ["# placeportrait benchmarks", "",
+             f"{info['cores']} cores, {info['memory_gb']} GB, Python {info['python']}, written {info['when']}", "",
+             "| step | ran at | load average (1/5/15 min) before → after |", "|---|---|---|"]
+    for step in sorted(runs, key=lambda s: order.get(s, len(order))):
+        run = runs[step]
+        load = f"{run['load_before']} → {run['load_after']}" if run.get("load_before") else ""
+        lines.append(f"| {step} | {run.get('when', '')} | {load} |")
+    lines += ["", "| step | case | seconds | vs peer | peak MB (step) | note |", "|---|---|---:|---|---:|---|"]
     for r in results:
         ratio = f"{r['ratio']:.1f}× faster than {r['peer']}" if r.get("ratio") else ""
         seconds = f"{r['seconds']:.4f}" if isinstance(r.get("seconds"), float) else str(r.get("value", ""))
         lines.append(f"| {r['step']} | {r['case']} | {seconds} | {ratio} | {r.get('peak_mb', '')} | {r.get('note', '')} |")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.md").write_text("\n".join(lines) + "\n")
-    (out / "latest.json").write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    (out / "latest.json").write_text(json.dumps({"machine": info, "runs": runs, "results": results}, indent=2))
     print("\n".join(lines))
 
 
