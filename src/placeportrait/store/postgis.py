@@ -78,6 +78,17 @@ class PostGISStore(Store):
     def _write(self):
         return self._engine.begin()
 
+    def _insert_frame(self, conn, table, frame):
+        """Bulk insert by COPY, inside the caller's transaction."""
+        if frame.empty:
+            return
+        columns = list(frame.columns)
+        cells = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in columns]
+        with conn.connection.dbapi_connection.cursor() as cur:
+            with cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in zip(*cells):
+                    copy.write_row(row)
+
     def _read_areas_frame(self, name):
         query = sa.text(
             "SELECT code, name, level, parent_code, area_m2, geom "
