@@ -9,7 +9,8 @@ scoring on the UK ward sets), ``first_render`` (the app in headless Chromium) an
 present, ``app`` and ``reports``. The results files are merged by step: ``--only X``
 replaces X's rows and keeps the others', each with the time and load average of its run.
 Figures are measurements on this machine, printed with its cores and memory; nothing here
-is asserted by the tests.
+is asserted by the tests. A step that runs again shows each case's seconds as a multiple
+of its last run ("vs last run"), so a second run shows the noise.
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ def main() -> None:
         runs[step]["load_after"] = _load_average()
         rows = ([{"step": step, "case": "FAILED", "note": outcome["error"]}] if "error" in outcome
                 else [{"peak_mb": round(outcome["peak_mb"]), **row} for row in outcome["rows"]])
+        before = {r.get("case"): r.get("seconds") for r in results if r.get("step") == step}
+        for row in rows:  # a re-run shows how far it lands from the last one
+            last = before.get(row.get("case"))
+            if isinstance(last, (int, float)) and isinstance(row.get("seconds"), (int, float)) and last > 0:
+                row["last_seconds"] = last
         results = [r for r in results if r.get("step") != step] + rows
     order = {step: i for i, step in enumerate(STEPS)}
     results.sort(key=lambda r: order.get(r.get("step"), len(order)))  # stable: rows keep their order
@@ -102,11 +108,16 @@ def main() -> None:
         run = runs[step]
         load = f"{run['load_before']} → {run['load_after']}" if run.get("load_before") else ""
         lines.append(f"| {step} | {run.get('when', '')} | {load} |")
-    lines += ["", "| step | case | seconds | vs peer | peak MB (step) | note |", "|---|---|---:|---|---:|---|"]
+    lines += ["", "| step | case | seconds | vs last run | vs peer | peak MB (step) | note |",
+              "|---|---|---:|---:|---|---:|---|"]
     for r in results:
-        ratio = f"{r['ratio']:.1f}× faster than {r['peer']}" if r.get("ratio") else ""
+        ratio = r.get("ratio")
+        versus = ("" if not ratio else f"{ratio:.1f}× faster than {r['peer']}" if ratio >= 1
+                  else f"{1 / ratio:.1f}× slower than {r['peer']}")
         seconds = f"{r['seconds']:.4f}" if isinstance(r.get("seconds"), float) else str(r.get("value", ""))
-        lines.append(f"| {r['step']} | {r['case']} | {seconds} | {ratio} | {r.get('peak_mb', '')} | {r.get('note', '')} |")
+        last = f"{r['seconds'] / r['last_seconds']:.2f}×" if r.get("last_seconds") else ""
+        lines.append(f"| {r['step']} | {r['case']} | {seconds} | {last} | {versus} | "
+                     f"{r.get('peak_mb', '')} | {r.get('note', '')} |")
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.md").write_text("\n".join(lines) + "\n")
     (out / "latest.json").write_text(json.dumps({"machine": info, "runs": runs, "results": results}, indent=2))
