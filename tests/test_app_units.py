@@ -402,6 +402,13 @@ def test_callbacks_on_both_stores(store_url):
     assert p.output("panel-title.children") == "Ward portrait: Old Trafford"
     body = json.dumps(p.output("panel-body.children"))
     assert "19.0 % of households" in body and "Open Government Licence v3.0" in body
+    assert p.output("attribution-shown.data") == [SET, panel_state["version"]]
+    assert "Sources and licences" in json.dumps(p.output("attribution.children"))
+    # another ward of the same set and version leaves the footer alone
+    again = client.call("panel-title.children", {"panel-state.data": {**panel_state, "ward": ALTRINCHAM}},
+                        {"attribution-shown.data": p.output("attribution-shown.data")})
+    assert again.output("panel-title.children") == "Ward portrait: Altrincham"
+    assert "attribution" not in again.response["response"]
     if app.placeportrait.store.kind == "postgis":
         app.placeportrait.store.engine().dispose()
 
@@ -454,7 +461,61 @@ def test_compare_sets_wards_beside_their_authority(client):
     assert p.output("panel-title.children") == "Compare 2 wards"
     body = json.dumps(p.output("panel-body.children"))
     assert "E08000009: mean of its 21 wards" in body and "England: mean of wards in set" in body
-    assert '"9.1"' in body and '"19.0"' in body and '"11.2"' in body
+    assert ">9.1<" in body and ">19.0<" in body and ">11.2<" in body  # the table's cells
+
+
+def count_components(node) -> int:
+    """Dash components in a callback's JSON output (each one a React wrapper in the page)."""
+    if isinstance(node, list):
+        return sum(count_components(n) for n in node)
+    if isinstance(node, dict) and "namespace" in node and "props" in node:
+        return 1 + sum(count_components(v) for v in node["props"].values())
+    return 0
+
+
+def test_portrait_and_lists_are_few_components(client):
+    """Dash's renderer costs O(N²) in the components a callback adds (each new wrapper
+    dispatches on mount and every wrapper re-selects): the ward portrait's tables were ~850
+    components and took seconds of JavaScript per click. They are static HTML now."""
+    r = route(client, f"/ward/{ALTRINCHAM}", "?indicator=fuel_poverty")
+    p = client.call("panel-title.children", {"panel-state.data": r.output("panel-state.data")})
+    body = p.output("panel-body.children")
+    assert count_components(body) < 40, count_components(body)
+    text = json.dumps(body)
+    assert 'id=\\"portrait-table\\"' in text and 'scope=\\"row\\"' in text
+    assert 'data-indicator=\\"gigabit_broadband\\"' in text
+    assert count_components(p.output("attribution.children")) == 1
+    w = client.call("ward-list.children", {"map-state.data": r.output("map-state.data")})
+    assert count_components(w.output("ward-list.children")) == 1
+    assert f'href=\\"/ward/{ALTRINCHAM}?set={SET}&amp;indicator=fuel_poverty\\" data-dash-link' \
+        in json.dumps(w.output("ward-list.children"))
+
+
+def test_static_html_is_escaped():
+    from dash import dcc, html
+
+    from placeportrait_app.rawhtml import RawHtml, freeze, to_html
+
+    tree = html.Div([
+        html.Table(html.Tr([html.Th(["<b>x</b> & y", html.Br(), html.Small("s")], scope="row",
+                                    rowSpan=2),
+                            html.Td(1.5, className="num", **{"data-indicator": 'a"b'}),
+                            html.Td(dcc.Link("go", href="/ward/E1?a=1&b=2", title="Go"))])),
+        html.A("bad", href="javascript:alert(1)"), html.A("ok", href="https://example.org/?q=1"),
+    ], className="scroll", tabIndex=0, role="region", style={"maxHeight": "3em"},
+        **{"aria-label": "Wards <all>"})
+    assert to_html(tree) == (
+        '<div class="scroll" role="region" style="max-height: 3em" tabindex="0" '
+        'aria-label="Wards &lt;all&gt;"><table><tr><th rowspan="2" scope="row">'
+        "&lt;b&gt;x&lt;/b&gt; &amp; y<br><small>s</small></th>"
+        '<td class="num" data-indicator="a&quot;b">1.5</td>'
+        '<td><a title="Go" href="/ward/E1?a=1&amp;b=2" data-dash-link>go</a></td></tr></table>'
+        '<a>bad</a><a href="https://example.org/?q=1">ok</a></div>')
+    frozen = freeze(tree, id="x").to_plotly_json()
+    assert (frozen["namespace"], frozen["type"]) == ("placeportrait_app", "RawHtml")
+    assert isinstance(RawHtml(html="<p>x</p>"), RawHtml)
+    with pytest.raises(TypeError):
+        to_html(html.Div(dcc.Graph(figure={})))
 
 
 # -- downloads --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from placeportrait_app import downloads, geometry, panels, routes, tables
 from placeportrait_app import map as map_lib
 from placeportrait_app.data import unavailable_reason
 from placeportrait_app.metrics import Metric
+from placeportrait_app.rawhtml import freeze
 
 log = logging.getLogger("placeportrait.app")
 
@@ -204,7 +205,8 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
 
     @app.callback(Output("ward-list", "children"), Input("map-state", "data"))
     def draw_ward_list(state):
-        """The map's text alternative, in its own request so the map answers first."""
+        """The map's text alternative, in its own request so the map answers first. It is
+        one component (see rawhtml), so sending it again on a ward click costs little."""
         if not state or not state.get("set"):
             return None
         try:
@@ -216,20 +218,27 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     @app.callback(
         Output("panel-title", "children"), Output("panel-body", "children"),
         Output("panel-actions", "style"), Output("attribution", "children"),
-        Input("panel-state", "data"),
+        Output("attribution-shown", "data"),
+        Input("panel-state", "data"), State("attribution-shown", "data"),
     )
-    def draw_panel(state):
+    def draw_panel(state, attribution_shown):
         if state and state.get("unavailable"):
-            return "Ward portrait", html.P(state["unavailable"]), {"display": "none"}, no_update
+            return ("Ward portrait", html.P(state["unavailable"]), {"display": "none"}, no_update,
+                    no_update)
         if not state or not state.get("set"):
-            return "Ward portrait", None, {"display": "none"}, None
+            return "Ward portrait", None, {"display": "none"}, None, None
         try:
-            return _draw_panel(app, repo, state)
+            title, body, actions = _draw_panel(app, repo, state)
+            # the footer only changes with the set or the store's version
+            key = [state["set"], state.get("version")]
+            if key == attribution_shown:
+                return title, body, actions, no_update, no_update
+            return title, body, actions, _attribution(repo, state["set"]), key
         except Exception as exc:  # noqa: BLE001
             message = _failed(exc, "drawing the panel")
             return ("Ward portrait",
                     html.P(message or f"This view could not be drawn: {_message(exc)}"),
-                    {"display": "none"}, no_update)
+                    {"display": "none"}, no_update, no_update)
 
     def tell(exc: StoreUnavailableError, what: str):
         """For callbacks without a place of their own: say it in the messages area."""
@@ -355,12 +364,13 @@ def _ward_list(app, repo, state):
         layer = _layer(repo, state)
         hrefs = Hrefs(app, {"set": name, "indicator": state.get("indicator"), "la": la})
         labels = repo.authorities(name)
-        return tables.ward_list(layer, hrefs.ward,
-                                lambda c: labels.get(c, c) if isinstance(c, str) else "none")
+        # one component, not ~8 a row: see rawhtml
+        return freeze(tables.ward_list(layer, hrefs.ward,
+                                       lambda c: labels.get(c, c) if isinstance(c, str) else "none"))
     return repo.memo(key, compute)
 
 
-def _attribution(repo, name: str) -> list:
+def _attribution(repo, name: str):
     meta = repo.set_meta(name)
     table = repo.table(name)
     items = [html.Li([html.Strong(f"Boundaries ({name}): "),
@@ -374,30 +384,27 @@ def _attribution(repo, name: str) -> list:
             items.append(html.Li([html.Strong(f"{r.title}: "), source, f" ({r.period}). ",
                                   f"{r.licence or 'licence not recorded'}. ",
                                   r.attribution if isinstance(r.attribution, str) else ""]))
-    return [
+    return freeze([
         html.H2("Sources and licences"),
         html.Ul(items),
         html.P("Map: no basemap, so no tiles are fetched. Missing data is shown as “no data”, "
                "never as zero. Downloads carry each value's source, method, coverage, licence "
                "and dates."),
-    ]
+    ])
 
 
 def _draw_panel(app, repo, state):
     name = state["set"]
     hrefs = Hrefs(app, {"set": name, "indicator": state.get("indicator"), "la": state.get("la")})
     hidden, shown = {"display": "none"}, {}
-    attribution = _attribution(repo, name)
     if state.get("view") == "ward" and state.get("ward"):
         code = state["ward"]
         areas = repo.areas(name)
         match = areas.loc[areas["code"] == code, "name"]
         ward = match.iloc[0] if len(match) and isinstance(match.iloc[0], str) else code
-        return (f"Ward portrait: {ward}", panels.portrait(repo, name, code, hrefs), shown,
-                attribution)
+        return f"Ward portrait: {ward}", panels.portrait(repo, name, code, hrefs), shown
     if state.get("view") == "compare":
         wards = state.get("wards") or []
         title = f"Compare {len(wards)} ward{'s' if len(wards) != 1 else ''}" if wards else "Compare wards"
-        return (title, panels.compare(repo, name, wards, hrefs), shown if wards else hidden,
-                attribution)
-    return "Ward portrait", panels.intro(hrefs.compare([])), hidden, attribution
+        return title, panels.compare(repo, name, wards, hrefs), shown if wards else hidden
+    return "Ward portrait", panels.intro(hrefs.compare([])), hidden

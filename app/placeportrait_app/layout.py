@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from placeportrait_app.rawhtml import SCRIPT
+
 INDEX = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -87,6 +89,7 @@ footer.sources ul { margin:.2rem 0; padding-left:1.1rem; }
 {%app_entry%}
 {%config%}
 {%scripts%}
+<script>""" + SCRIPT + """</script>
 {%renderer%}
 <script>
 // Plotly measures text in an off-screen SVG; hide it from assistive technology.
@@ -109,6 +112,7 @@ def build(title: str = "placeportrait") -> html.Div:
     return html.Div([
         dcc.Location(id="url", refresh="callback-nav"),
         dcc.Store(id="map-state"), dcc.Store(id="panel-state"), dcc.Store(id="map-shown"),
+        dcc.Store(id="attribution-shown"),
         html.Header([
             html.A("Skip to the ward panel", href="#panel", className="skip"),
             html.H1(title),

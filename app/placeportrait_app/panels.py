@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from placeportrait import doughnut
 from placeportrait_app import doughnut_figure, reports, tables
+from placeportrait_app.rawhtml import freeze
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -54,9 +55,10 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
                 html.A("HTML (works offline)", href=reports.url(hrefs.app, set_name, code, "html"),
                        id="report-html", download=f"{code}.html")], className="report-links"),
         doughnut_block(dims, scopes, name, graph_id="doughnut"),
-        tables.dimension_table(dims, name),
+        # static tables as one component each: see rawhtml for why
+        freeze(tables.dimension_table(dims, name)),
         html.H3("Indicators"),
-        tables.portrait_table(rows, f"{name} ({code})", authority),
+        freeze(tables.portrait_table(rows, f"{name} ({code})", authority)),
     ]
 
 
@@ -129,7 +131,7 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
             "boundary set, scored against the same thresholds.")
     return [
         html.Div(blocks, className="minis"),
-        tables.compare_table(columns, wide),
+        freeze(tables.compare_table(columns, wide)),
         html.P(note, className="note"),
         html.P("Click wards on the map or use the search box to add them; "
                "“remove” takes one out.", className="note"),
