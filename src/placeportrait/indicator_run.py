@@ -107,12 +107,16 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
             table = plugin.load(main.path, **{k: s.path for k, s in extras.items()})
             if "geometry" in table:
                 table = _checked_geometry(table, meta, main.path)
-        targets = store.read_areas(boundary_set)
+        # Codes and parents suffice for most methods; geometry is read only when one needs
+        # it (a crosswalk not yet cached, points, rasters): on PostGIS that read is the
+        # slowest part of a code-matched or apportioned run.
+        targets = store.read_area_table(boundary_set)
+        target_geometry = _once(lambda: store.read_areas(boundary_set))
         with status(f"{meta.id}: harmonising {len(table):,} rows onto {len(targets):,} areas"):
             try:
                 values, method, warnings = harmonise_table(
                     store, plugin, table, targets, boundary_set, set_meta, extras,
-                    source_boundaries or [], lookups or [])
+                    source_boundaries or [], lookups or [], target_geometry=target_geometry)
             except PlacePortraitError:
                 raise
             except Exception as exc:  # a library's error deep inside: still one clear line
@@ -200,7 +204,7 @@ def _per_period(table, fn):
 
 
 def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extras,
-                    source_sets=(), lookups=()):
+                    source_sets=(), lookups=(), *, target_geometry=None):
     """Choose and apply the harmonisation method; returns (values, method, warnings).
 
     The choice, by the source's geography:
@@ -215,6 +219,7 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     * grids, points and rasters: zonal statistics and points in polygons.
     """
     meta = plugin.meta
+    target_geometry = target_geometry or (lambda: targets)
     kind = meta.measure_kind
     common = {"code_col": "code", "min_coverage": meta.min_coverage}
     weights = "weight" if "weight" in table else None
@@ -236,7 +241,7 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     def area_weighted(source_set, flag=None):
         sources = store.read_areas(source_set)
         check_unmatched(table["code"], sources["code"], f"area of {source_set!r}")
-        crosswalk = _cached_crosswalk(store, sources, targets, boundary_set)
+        crosswalk = _cached_crosswalk(store, sources, target_geometry, boundary_set)
         values = _per_period(table, lambda t: harmonise.apply_crosswalk(
             t, crosswalk, kind, weights=weights, **common))
         if flag:
@@ -296,7 +301,7 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
         # area-weight those onto the set, carrying each ward's summed weight (e.g.
         # population) as the denominator of an intensive value.
         middle = store.read_areas(via)
-        crosswalk = _cached_crosswalk(store, middle, targets, boundary_set)
+        crosswalk = _cached_crosswalk(store, middle, target_geometry, boundary_set)
 
         def two_steps(part):
             first = aggregate(part, middle, code_col="code", min_coverage=meta.min_coverage)
@@ -349,7 +354,7 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
 
     if meta.geography == "grid":
         cells = table.drop_duplicates("code")[["code", "geometry"]].reset_index(drop=True)
-        crosswalk = _cached_crosswalk(store, cells, targets, boundary_set)
+        crosswalk = _cached_crosswalk(store, cells, target_geometry, boundary_set)
         values = _per_period(pd.DataFrame(table.drop(columns="geometry")), lambda t: harmonise.apply_crosswalk(
             t, crosswalk, kind, weights=weights, method="zonal_grid", **common))
         return values, "zonal_grid", warnings
@@ -357,12 +362,12 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     if meta.geography in ("points", "postcode"):
         stat = "sum" if kind == "extensive" else "mean"
         values = _per_period(table, lambda t: harmonise.points_to_areas(
-            t, targets, stat=stat, value_col="value", min_coverage=meta.min_coverage))
+            t, target_geometry(), stat=stat, value_col="value", min_coverage=meta.min_coverage))
         return values, "points", warnings
 
     if meta.geography == "raster":
         values = _per_period(table, lambda t: harmonise.zonal_raster(
-            t["raster"].iloc[0], targets, kind=kind, min_coverage=meta.min_coverage))
+            t["raster"].iloc[0], target_geometry(), kind=kind, min_coverage=meta.min_coverage))
         return values, "zonal_raster", warnings
     raise HarmoniseError(f"plugin {meta.id}: no harmonisation method for geography {meta.geography!r}")
 
@@ -433,6 +438,17 @@ def _choose_lookup(lookups, source_codes, reachable, warnings):
     return None
 
 
+def _once(read):
+    """``read()`` on the first call, its result on every later one."""
+    cache = []
+
+    def once():
+        if not cache:
+            cache.append(read())
+        return cache[0]
+    return once
+
+
 def _read_lookup(path, spec):
     from placeportrait import readers
 
@@ -441,11 +457,12 @@ def _read_lookup(path, spec):
     return frame
 
 
-def _cached_crosswalk(store, sources, targets, boundary_set):
-    """Source→ward area weights, computed once per (source geometry, boundary set)."""
+def _cached_crosswalk(store, sources, target_geometry, boundary_set):
+    """Source→ward area weights, computed once per (source geometry, boundary set);
+    ``target_geometry()`` gives the wards, read only when the crosswalk is computed."""
     fingerprint = harmonise.geometry_fingerprint(sources, "code")
     crosswalk = store.read_crosswalk(fingerprint, boundary_set)
     if crosswalk is None:
-        crosswalk = harmonise.crosswalk(sources, "code", targets)
+        crosswalk = harmonise.crosswalk(sources, "code", target_geometry())
         store.write_crosswalk(fingerprint, boundary_set, crosswalk)
     return crosswalk
