@@ -44,6 +44,38 @@ def pdf_text(data: bytes) -> tuple[PdfReader, str]:
     return reader, "\n".join(page.extract_text() for page in reader.pages)
 
 
+def drawn(data: bytes) -> dict:
+    """What a PDF draws, decompressed: each page's content stream, each font's widths,
+    character map and embedded subset, the text, and the tagged structure tree. (The
+    bytes of two renderings differ in object order even when they draw the same.)"""
+    reader = PdfReader(BytesIO(data))
+    out = {"text": [page.extract_text() for page in reader.pages]}
+    for i, page in enumerate(reader.pages):
+        out[f"page {i}"] = page.get_contents().get_data()
+        for name, ref in page["/Resources"]["/Font"].items():
+            font = ref.get_object()
+            descendant = font["/DescendantFonts"][0].get_object()
+            out[f"page {i} font {name}"] = (
+                font["/BaseFont"], font["/ToUnicode"].get_object().get_data(), str(descendant["/W"]),
+                descendant["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data())
+
+    def tree(node, depth, acc):
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, int):
+            acc.append((depth, node))
+        elif isinstance(node, list):
+            for kid in node:
+                tree(kid, depth, acc)
+        elif hasattr(node, "keys"):
+            acc.append((depth, str(node.get("/S", "")), str(node.get("/Alt", "")), node.get("/MCID")))
+            if "/K" in node:
+                tree(node["/K"], depth + 1, acc)
+        return acc
+
+    out["structure"] = tree(reader.trailer["/Root"]["/StructTreeRoot"], 0, [])
+    return out
+
+
 def squash(text: str) -> str:
     """Text without whitespace, so a title wrapped over two lines still matches."""
     return re.sub(r"\s+", "", text)
@@ -94,7 +126,7 @@ def check_self_contained(html: str) -> Assets:
 
 # -- the real ward, on both stores ------------------------------------------------------------
 
-def test_altrincham_report_pdf_and_html(demo, capsys, tmp_path):
+def test_altrincham_report_pdf_and_html(demo, capsys, tmp_path, monkeypatch):
     store = open_store(demo)
     indicators = store.read_indicators()
     scored = set(store.read_scores(WARDS)["indicator"])
@@ -153,9 +185,31 @@ def test_altrincham_report_pdf_and_html(demo, capsys, tmp_path):
     for title in indicators["title"]:
         assert title.replace("'", "&#39;") in html or title in html
 
+    # The stylesheet, parsed once and applied to the PDF's page: A4 above, footers here.
+    assert "Page 1" in text and "Altrincham (E05015239) · ward doughnut report · Trafford" in text
+    assert f"Sources, licences and methods · boundary set {WARDS}" in text
+
     # The app's download: bytes for a PDF.
     pdf = render_ward_report(store, WARDS, ALTRINCHAM, "pdf")
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
+
+    # The pages of sources are drawn once per process and replayed into each PDF: the PDF
+    # is the one drawn afresh, page for page, glyph for glyph, tag for tag.
+    from datetime import UTC, datetime
+
+    from placeportrait.report import paint_cache, ward_pdf
+
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    replayed = content.load_set(store, WARDS)
+    assert paint_cache.supported()
+    first, _ = ward_pdf(replayed, ALTRINCHAM, generated_at=when)
+    again, _ = ward_pdf(replayed, "E05015253", generated_at=when)  # another ward: replayed
+    shared = [page for document in replayed._documents.values() for page in document.pages]
+    assert shared and all("paint" in vars(page) for page in shared)
+    monkeypatch.setattr(paint_cache, "ENABLED", False)
+    fresh = content.load_set(store, WARDS)
+    assert drawn(ward_pdf(fresh, ALTRINCHAM, generated_at=when)[0]) == drawn(first)
+    assert drawn(ward_pdf(fresh, "E05015253", generated_at=when)[0]) == drawn(again)
 
     # Bad input: one line, exit 1, nothing written.
     bad = tmp_path / "never"
@@ -210,6 +264,10 @@ def test_lad_writes_every_ward_and_an_index(demo, capsys, tmp_path):
 
     data = content.load_set(store, WARDS, codes=[ALTRINCHAM])
     entries = [content.index_entry(content.gather(data, ALTRINCHAM), "E05015239-altrincham.pdf")]
+    from placeportrait.report import _index_entries
+
+    # The PDF index renders in the pool from entries the parent computes, as the reports do.
+    assert _index_entries(data, [ALTRINCHAM], "pdf") == entries
     from datetime import datetime, timezone
 
     paths = _write_index(data, entries, "pdf", pdfs, TRAFFORD, datetime.now(timezone.utc))
@@ -314,6 +372,29 @@ def test_doughnut_svg_draws_gaps_to_scale_by_lens():
     # ... and a 250% overshoot is capped at 100%: the ceiling plus the full overshoot zone.
     r = doughnut_svg._f(doughnut_svg.R_MAX)
     assert f"A{r},{r} 0 0 1" in svg
+    # For the PDF: the same picture, without the invisible hit areas for tooltips, and with
+    # the numbers in one <text>, each digit placed so that each number keeps its centre.
+    pdf_svg = doughnut_svg.render(dims, "Testward", for_pdf=True)
+    pdf_root = ET.fromstring(pdf_svg)
+    assert pdf_root.find("s:desc", ns).text == desc
+    pdf_paths = list(pdf_root.iter("{http://www.w3.org/2000/svg}path"))
+    assert not [p for p in pdf_paths if p.get("fill-opacity") == "0"]
+    assert [p.get("d") for p in pdf_paths] == [p.get("d") for p in root.iter("{http://www.w3.org/2000/svg}path")
+                                               if p.get("fill-opacity") != "0"]
+    texts = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and t.text.isdigit()]
+    (numbers_text,) = [t for t in pdf_root.iter("{http://www.w3.org/2000/svg}text") if t.text.isdigit()]
+    assert numbers_text.text == "".join(t.text for t in texts)
+    xs, ys = numbers_text.get("x").split(), numbers_text.get("y").split()
+    assert len(xs) == len(ys) == len(numbers_text.text)
+    advance = doughnut_svg.DIGIT_ADVANCE * doughnut_svg.NUMBER_SIZE
+    i = 0
+    for t in texts:  # centred where the browser's text-anchor="middle" centres it
+        digits = len(t.text)
+        centre = float(xs[i]) + digits * advance / 2
+        assert abs(centre - float(t.get("x"))) < 0.011 and ys[i] == t.get("y"), t.text
+        assert all(abs(float(xs[i + k]) - float(xs[i]) - k * advance) < 0.011 for k in range(digits))
+        i += digits
+
     key = {k["lens"]: k for k in doughnut_svg.lens_key(dims)}
     assert [(m["number"], m["label"], m["text"]) for m in key["local-social"]["measured"]] == [
         (1, "Food", "40% short"), (10, "Housing", "met")]
@@ -347,6 +428,19 @@ def test_locator_svg_is_a_real_map(tmp_path):
     assert sum(p.get("fill") is None for p in paths) == 20  # the other wards, grey from their group
     assert "2 km" in svg and "http" not in svg.replace("http://www.w3.org/2000/svg", "")
     assert len(svg) < 20_000
+    # Many wards of one authority: projected and simplified once, the same map each time.
+    prepared = locator_svg.prepare(trafford)
+    assert locator_svg.render(None, ALTRINCHAM, ward_name="Altrincham", authority="Trafford",
+                              prepared=prepared) == svg
+    # For the PDF: the same map with the other wards as one path and the "N" placed by hand.
+    pdf_svg = locator_svg.render(None, ALTRINCHAM, ward_name="Altrincham", authority="Trafford",
+                                 prepared=prepared, for_pdf=True)
+    pdf_paths = list(ET.fromstring(pdf_svg).iter(f"{ns}path"))
+    grey = [p for p in pdf_paths if p.get("fill") is None]
+    assert len(grey) == 1 and grey[0].get("d") == " ".join(p.get("d") for p in paths if p.get("fill") is None)
+    assert [p.get("d") for p in pdf_paths if p.get("fill") is not None] == [
+        p.get("d") for p in paths if p.get("fill") is not None]
+    assert "text-anchor" not in pdf_svg and ">N</text>" in pdf_svg and "2 km" in pdf_svg
 
 
 @pytest.mark.parametrize("value, text", [

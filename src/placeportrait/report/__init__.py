@@ -9,10 +9,13 @@ the store) wait until a report is rendered, so importing this package is cheap.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,10 +48,36 @@ def _env():
     return _ENV
 
 
-def _css() -> str:
-    from importlib import resources
+_CSS_TEXT: str | None = None
 
-    return (resources.files("placeportrait.report") / "templates" / "report.css").read_text("utf-8")
+
+def _css() -> str:
+    global _CSS_TEXT
+    if _CSS_TEXT is None:
+        from importlib import resources
+
+        _CSS_TEXT = (resources.files("placeportrait.report") / "templates" / "report.css").read_text("utf-8")
+    return _CSS_TEXT
+
+
+# WeasyPrint's start-up work, done once per thread and process: the Fontconfig font map
+# (its caches of fonts and font sets stay warm from one PDF to the next) and the report's
+# stylesheet, parsed once, with its selectors compiled once. Per thread, because a Pango
+# font map must not be shared between threads (the app renders in request threads); per
+# process, because a forked worker must not reuse its parent's.
+_TOOLS = threading.local()
+
+
+def _tools():
+    tools = getattr(_TOOLS, "value", None)
+    if tools is None or tools[0] != os.getpid():
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
+        font_config = FontConfiguration()
+        stylesheet = weasyprint.CSS(string=_css(), font_config=font_config)
+        tools = _TOOLS.value = (os.getpid(), font_config, stylesheet)
+    return tools[1], tools[2]
 
 
 def _check_format(fmt: str) -> str:
@@ -81,7 +110,8 @@ def report_html(data, code: str, *, generated_at: datetime | None = None,
 
     ``include_provenance=False`` leaves out the sources, licences and methods, which are
     the same for every ward of the set: the PDF renders them once and appends them.
-    ``for_pdf=True`` embeds the two SVGs as images with alt text instead of inline.
+    ``for_pdf=True`` embeds the two SVGs as images with alt text instead of inline, and
+    leaves out the stylesheet, which :func:`_layout` applies already parsed.
     """
     from markupsafe import Markup
 
@@ -94,17 +124,22 @@ def report_html(data, code: str, *, generated_at: datetime | None = None,
         areas = data.areas[data.areas["parent_code"] == parent]
     else:
         areas = data.areas[data.areas["code"] == code]
-    if code not in set(areas["code"]):
+    codes = tuple(areas["code"])
+    if code not in codes:
         raise InputError(f"the geometry of {code} was not loaded: pass codes=[...] including it "
                          "to content.load_set, or none")
-    locator = locator_svg.render(areas, code, ward_name=report["name"], authority=report["authority"])
-    doughnut = doughnut_svg.render(report["dimensions"], report["name"])
+    key = ("locator", codes)  # projected and simplified once per authority
+    if key not in data._cache:
+        data._cache[key] = locator_svg.prepare(areas)
+    locator = locator_svg.render(None, code, ward_name=report["name"], authority=report["authority"],
+                                 prepared=data._cache[key], for_pdf=for_pdf)
+    doughnut = doughnut_svg.render(report["dimensions"], report["name"], for_pdf=for_pdf)
     if for_pdf:
         locator = _svg_image(locator, _svg_alt(locator), "locator")
         doughnut = _svg_image(doughnut, _svg_alt(doughnut), "doughnut")
     html = _env().get_template("report.html.j2").render(
         r=report, p=content.provenance(data), include_provenance=include_provenance,
-        css=Markup(_css()), locator_svg=Markup(locator), doughnut_svg=Markup(doughnut),
+        css=Markup("" if for_pdf else _css()), locator_svg=Markup(locator), doughnut_svg=Markup(doughnut),
         key=doughnut_svg.lens_key(report["dimensions"]), status_text=content.STATUS_TEXT)
     return html, report
 
@@ -123,10 +158,14 @@ def _css_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def _layout(html: str):
+def _layout(html: str, *, stylesheet: bool = False):
+    """Lay out ``html``; ``stylesheet=True`` applies the report's stylesheet, parsed once
+    per process, to a page that leaves it out (``report_html(..., for_pdf=True)``)."""
     import weasyprint
 
-    return weasyprint.HTML(string=html, url_fetcher=_refuse_fetch).render()
+    font_config, css = _tools()
+    return weasyprint.HTML(string=html, url_fetcher=_refuse_fetch).render(
+        font_config=font_config, stylesheets=[css] if stylesheet else None)
 
 
 def _write(document, pages=None) -> bytes:
@@ -141,24 +180,51 @@ def _write(document, pages=None) -> bytes:
         return document.write_pdf()
 
 
+@contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector while WeasyPrint works, then collect once.
+
+    A PDF makes hundreds of thousands of short-lived objects (boxes, styles, PDF objects),
+    and the collector would otherwise walk them, and every long-lived object besides,
+    dozens of times per report: about a sixth of its time. What the report leaves in
+    cycles is all in the youngest generation, so one collection of it afterwards frees
+    the same memory. If the collector is already off (another thread is rendering, or
+    the caller turned it off), it is left as it is. The rendering must have dropped its
+    layout when the block ends (call a function inside it), or the collection would keep
+    the layout, promoted to an older generation, instead of freeing it.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
+
+
 def html_to_pdf(html: str) -> bytes:
     """Any of these HTML pages as an A4 PDF with real, selectable text (WeasyPrint)."""
-    return _write(_layout(html))
+    with _gc_paused():
+        return _write(_layout(html))
 
 
 def _provenance_pages(data, first_page: int):
-    """The set's sources, licences and methods, laid out once per first page number."""
+    """The set's sources, licences and methods, laid out once per first page number, and
+    drawn once too (:mod:`.paint_cache`): every PDF replays their drawing."""
     from markupsafe import Markup
 
-    from placeportrait.report import content
+    from placeportrait.report import content, paint_cache
 
     document = data._documents.get(first_page)
     if document is None:
         running = _css_string(f"Sources, licences and methods · boundary set {data.boundary_set}")
         html = _env().get_template("provenance_pdf.html.j2").render(
-            p=content.provenance(data), css=Markup(_css()), running=Markup(running),
-            first_page=first_page)
-        document = data._documents[first_page] = _layout(html)
+            p=content.provenance(data), running=Markup(running), first_page=first_page)
+        document = data._documents[first_page] = _layout(html, stylesheet=True)
+        for page in document.pages:
+            paint_cache.install(page)
     return document.pages
 
 
@@ -168,9 +234,14 @@ def ward_pdf(data, code: str, *, generated_at: datetime | None = None) -> tuple[
     The ward's own pages are laid out for each ward; the pages of sources, licences and
     methods, the same for every ward of the set, are laid out once and appended.
     """
+    with _gc_paused():  # collects once the ward's layout, no longer referenced, is garbage
+        return _ward_pdf(data, code, generated_at)
+
+
+def _ward_pdf(data, code: str, generated_at: datetime | None) -> tuple[bytes, dict]:
     html, report = report_html(data, code, generated_at=generated_at, include_provenance=False,
                                for_pdf=True)
-    document = _layout(html)
+    document = _layout(html, stylesheet=True)
     pages = document.pages + _provenance_pages(data, len(document.pages) + 1)
     return _write(document, pages), report
 
@@ -258,19 +329,23 @@ def _pool_context():
     return multiprocessing.get_context("spawn")
 
 
-# Worker state: each worker process opens its own store and reads the set once.
+# Worker state: each worker process has the set's data, read once.
 _WORKER: dict = {}
 
 
-def _worker_init(location, boundary_set: str, codes: list[str]) -> None:
-    from placeportrait.report import content
-    from placeportrait.store import open_store
+def _worker_init(location, boundary_set: str, codes: list[str], data=None) -> None:
+    """``data`` is the parent's, inherited by a forked worker without being copied or read
+    again; a spawned worker gets ``None`` and opens its own store."""
+    if data is None:
+        from placeportrait.report import content
+        from placeportrait.store import open_store
 
-    store = open_store(location)
-    _WORKER["data"] = content.load_set(store, boundary_set, codes=codes)
-    if store.kind == "postgis":
-        store.engine().dispose()
-    import weasyprint  # noqa: F401  (warm the import before the first report)
+        store = open_store(location)
+        data = content.load_set(store, boundary_set, codes=codes)
+        if store.kind == "postgis":
+            store.engine().dispose()
+    _WORKER["data"] = data
+    _tools()  # WeasyPrint imported, fonts found and the stylesheet parsed, once per worker
 
 
 def _render_to_file(code: str, fmt: str, out_dir: str, generated_at: datetime,
@@ -287,8 +362,7 @@ def _render_to_file(code: str, fmt: str, out_dir: str, generated_at: datetime,
     return str(path), content.index_entry(report, path.name)
 
 
-def _write_index(data, entries: list[dict], fmt: str, out_dir: Path, lad: str,
-                 generated_at: datetime) -> list[Path]:
+def _index_html(data, entries: list[dict], lad: str, generated_at: datetime, kind: str) -> str:
     from markupsafe import Markup
 
     from placeportrait import __version__
@@ -296,17 +370,44 @@ def _write_index(data, entries: list[dict], fmt: str, out_dir: Path, lad: str,
 
     authority = data.authorities.get(lad, lad)
     entries = sorted(entries, key=lambda e: (e["name"], e["code"]))
+    return _env().get_template("index.html.j2").render(
+        css=Markup(_css() if kind == "html" else ""), title=f"Ward reports: {authority} ({lad})",
+        heading=f"{authority}: ward reports", entries=entries, boundary_set=data.boundary_set,
+        vintage=data.meta.get("vintage") or "unknown", version=__version__,
+        generated=content.fmt_date(generated_at.isoformat()), link=(kind == "html"))
+
+
+def _index_pdf(entries: list[dict], lad: str, generated_at: datetime, data=None) -> bytes:
+    """The index as PDF bytes; in a worker, with the worker's data and warm fonts."""
+    data = data if data is not None else _WORKER["data"]
+    with _gc_paused():
+        return _write(_layout(_index_html(data, entries, lad, generated_at, "pdf"), stylesheet=True))
+
+
+def _write_index(data, entries: list[dict], fmt: str, out_dir: Path, lad: str,
+                 generated_at: datetime, pdf: bytes | None = None) -> list[Path]:
+    """``index.html``, and ``index.pdf`` for PDFs (``pdf``: already rendered)."""
     written = []
     for kind in (("html", "pdf") if fmt == "pdf" else ("html",)):
-        html = _env().get_template("index.html.j2").render(
-            css=Markup(_css()), title=f"Ward reports: {authority} ({lad})",
-            heading=f"{authority}: ward reports", entries=entries, boundary_set=data.boundary_set,
-            vintage=data.meta.get("vintage") or "unknown", version=__version__,
-            generated=content.fmt_date(generated_at.isoformat()), link=(kind == "html"))
         path = out_dir / f"index.{kind}"
-        _write_atomic(path, html if kind == "html" else html_to_pdf(html))
+        if kind == "html":
+            payload = _index_html(data, entries, lad, generated_at, kind)
+        else:
+            payload = pdf if pdf is not None else _index_pdf(entries, lad, generated_at, data)
+        _write_atomic(path, payload)
         written.append(path)
     return written
+
+
+def _index_entries(data, codes: list[str], fmt: str) -> list[dict]:
+    """The index's lines, computed from the set's data as the reports compute them."""
+    from placeportrait.report import content
+
+    entries = []
+    for code in codes:
+        report = content.gather(data, code)
+        entries.append(content.index_entry(report, content.report_filename(code, report["name"], fmt)))
+    return entries
 
 
 def write_reports(store, boundary_set: str | None, codes: Iterable[str] | None, fmt: str,
@@ -318,9 +419,11 @@ def write_reports(store, boundary_set: str | None, codes: Iterable[str] | None, 
     Everything is checked before anything is written: an unknown boundary set, ward or
     authority raises a one-line error and leaves ``out_dir`` untouched. With ``lad`` an
     index (``index.html``, and ``index.pdf`` for PDFs) lists the wards. With more than
-    one ward and ``workers > 1``, reports render in a process pool; each worker opens
-    its own store. ``on_start(n)`` is called with the number of files to write,
-    ``progress(path)`` after each one. Returns the paths written, reports first.
+    one ward and ``workers > 1``, reports render in a process pool; forked workers share
+    the set read here, spawned ones open their own store. The PDF index renders in the
+    pool too, beside the last reports, and is written once every report is.
+    ``on_start(n)`` is called with the number of files to write, ``progress(path)`` after
+    each one. Returns the paths written, reports first.
     """
     from placeportrait.report import content
 
@@ -339,6 +442,7 @@ def write_reports(store, boundary_set: str | None, codes: Iterable[str] | None, 
     total = len(chosen) + ((2 if fmt == "pdf" else 1) if lad else 0)
     generated_at = datetime.now(timezone.utc)
     results: dict[str, tuple[str, dict]] = {}
+    entries, index_pdf = None, None
     workers = max(1, min(int(workers or 1), len(chosen)))
     if workers == 1:
         if on_start:
@@ -349,21 +453,31 @@ def write_reports(store, boundary_set: str | None, codes: Iterable[str] | None, 
                 progress(Path(results[code][0]))
     else:
         ctx = _pool_context()
-        if ctx.get_start_method() == "fork" and store.kind == "postgis":
+        forked = ctx.get_start_method() == "fork"
+        if forked and store.kind == "postgis":
             store.engine().dispose()  # no pooled connection may be shared with the children
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(store.location, boundary_set, chosen)) as pool:
+                                 initargs=(store.location, boundary_set, chosen,
+                                           data if forked else None)) as pool:
             futures = {pool.submit(_render_to_file, code, fmt, str(out_dir), generated_at): code
                        for code in chosen}
             if on_start:  # after the workers exist: a progress thread is never forked
                 on_start(total)
+            index_future = None
+            if lad and fmt == "pdf":  # queued behind the reports: it fills the last gap
+                entries = _index_entries(data, chosen, fmt)
+                index_future = pool.submit(_index_pdf, entries, lad, generated_at)
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 if progress:
                     progress(Path(results[futures[future]][0]))
+            if index_future is not None:
+                index_pdf = index_future.result()
     paths = [Path(results[code][0]) for code in chosen]
     if lad:
-        for path in _write_index(data, [results[c][1] for c in chosen], fmt, out_dir, lad, generated_at):
+        if entries is None:
+            entries = [results[c][1] for c in chosen]
+        for path in _write_index(data, entries, fmt, out_dir, lad, generated_at, pdf=index_pdf):
             paths.append(path)
             if progress:
                 progress(path)

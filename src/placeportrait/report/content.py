@@ -263,6 +263,7 @@ class SetData:
     store_kind: str = ""
     _provenance: dict | None = None
     _documents: dict = field(default_factory=dict)  # rendered provenance pages, by first page
+    _cache: dict = field(default_factory=dict)  # lookups derived from the read-only tables
 
     def area(self, code: str) -> pd.Series:
         rows = self.table[self.table["code"] == code]
@@ -436,7 +437,24 @@ def _flags(row, boundary_year: int | None, coverage) -> list[str]:
 
 
 def _run_info(data: SetData, run_id) -> dict:
-    if is_missing(run_id) or run_id not in data.runs.index:
+    if is_missing(run_id):
+        return {}
+    key = ("run", run_id)
+    if key not in data._cache:  # the same few runs for every ward of the set
+        data._cache[key] = _read_run_info(data, run_id)
+    return dict(data._cache[key])
+
+
+def _indicator_meta(data: SetData) -> dict[str, dict]:
+    """The indicators' metadata as plain dicts, by id (read once per set)."""
+    if "indicators" not in data._cache:
+        data._cache["indicators"] = {i: dict(r) for i, r in
+                                     zip(data.indicators.index, data.indicators.to_dict("records"))}
+    return data._cache["indicators"]
+
+
+def _read_run_info(data: SetData, run_id) -> dict:
+    if run_id not in data.runs.index:
         return {}
     run = data.runs.loc[run_id]
     source = run.get("source")
@@ -467,18 +485,26 @@ def _lens_label(lens: str) -> str:
 
 def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
     """One row per indicator (its latest period) for the ward, in doughnut order."""
-    rows = data.latest[data.latest["area_code"] == code]
+    rows = data.latest[data.latest["area_code"] == code].to_dict("records")
     labels = {d.id: d.label for d in all_dimensions(data.extra_dimensions)}
     order = {d.id: i for i, d in enumerate(all_dimensions(data.extra_dimensions))}
     lens_order = {lens.id: i for i, lens in enumerate(LENSES)}
     boundary_year = _year(data.meta.get("vintage"))
-    periods = data.tidy[data.tidy["area_code"] == code].groupby("indicator")["period"].apply(sorted)
+    periods: dict[str, list] = {}
+    tidy = data.tidy[data.tidy["area_code"] == code]
+    for indicator, period in zip(tidy["indicator"], tidy["period"]):
+        periods.setdefault(indicator, []).append(period)
+    periods = {indicator: sorted(found) for indicator, found in periods.items()}
     ranks: dict[tuple, list] = {}
-    for key, group in data.latest.groupby(["indicator", "period"])["rank"]:
-        ranks[key] = [int(x) for x in group if not is_missing(x)]
+    latest = data.latest
+    for key in zip(latest["indicator"], latest["period"], latest["rank"]):
+        peers = ranks.setdefault(key[:2], [])
+        if not is_missing(key[2]):
+            peers.append(int(key[2]))
+    metas = _indicator_meta(data)
     out = []
-    for _, row in rows.iterrows():
-        meta = data.indicators.loc[row["indicator"]] if row["indicator"] in data.indicators.index else {}
+    for row in rows:
+        meta = metas.get(row["indicator"], {})
         same_rank, position = 0, ""
         if not is_missing(row["rank"]):
             peers = ranks.get((row["indicator"], row["period"]), [])

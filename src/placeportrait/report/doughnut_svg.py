@@ -38,6 +38,10 @@ R_FOUNDATION = 92  # the social foundation: inner edge of the band
 R_MIDDLE = 118  # between the social and the ecological ring
 R_CEILING = 144  # the ecological ceiling: outer edge of the band
 R_MAX = 200  # an overshoot of 100% (or more) reaches here
+NUMBER_SIZE = 13  # font size of the wedge numbers, in SVG units
+# The advance of a digit in DejaVu Sans, the reports' font: 1303 of 2048 units per em.
+# (Liberation Sans and Arial, the fallbacks, have 1139: a number would sit 1 unit off centre.)
+DIGIT_ADVANCE = 1303 / 2048
 WEDGE_GAP = 0.9  # degrees between wedges
 HALF_GAP = 5.0  # degrees left empty at the top and bottom between the two halves
 
@@ -130,13 +134,34 @@ def describe(name: str, dims: list[dict]) -> str:
 LENS_ORDER = ("local-social", "local-ecological", "global-social", "global-ecological")
 
 
-def render(dims: list[dict], name: str, *, id_prefix: str = "dn") -> str:
+def _numbers_text(labels: list[tuple[float, float, str]]) -> str:
+    """All the wedge numbers as one ``<text>`` whose every digit has its own position,
+    each number centred on its point by the digits' advance. WeasyPrint draws each
+    ``<text>`` with a layout of its own, and each centred one (``text-anchor="middle"``)
+    as a PDF form of its own: one element instead of 42 halves the doughnut's cost."""
+    xs, ys, digits = [], [], []
+    advance = DIGIT_ADVANCE * NUMBER_SIZE
+    for x, y, number in labels:
+        start = x - len(number) * advance / 2
+        for i, digit in enumerate(number):
+            xs.append(_f(start + i * advance))
+            ys.append(_f(y))
+            digits.append(digit)
+    return f'<text x="{" ".join(xs)}" y="{" ".join(ys)}">{"".join(digits)}</text>'
+
+
+def render(dims: list[dict], name: str, *, id_prefix: str = "dn", for_pdf: bool = False) -> str:
     """The doughnut of one ward as an SVG string.
 
     ``dims`` are the records of :func:`placeportrait.report.content.dimension_scores`:
     one per lens × dimension with ``lens, dimension, label, ring, shortfall, overshoot,
     status``. Wedges of one kind share a single ``<path>``, which keeps the SVG small and
-    quick to render; each wedge with data also has its own ``<title>``.
+    quick to render; each wedge with data also has its own ``<title>`` (a tooltip in a
+    browser, on an invisible hit area).
+
+    ``for_pdf=True`` draws the same picture more cheaply for WeasyPrint: without the
+    invisible hit areas (a PDF shows no tooltips; the alt text is the ``<title>`` and
+    ``<desc>``) and with the wedge numbers in one ``<text>`` (:func:`_numbers_text`).
     """
     p = escape(id_prefix)
     numbers = {}
@@ -148,7 +173,7 @@ def render(dims: list[dict], name: str, *, id_prefix: str = "dn") -> str:
     gaps: list[str] = []  # shortfall and overshoot wedges
     beyond: list[str] = []  # dashed tips of overshoot over 100%
     titled: list[str] = []  # invisible hit areas with a <title>, for wedges with data
-    labels: list[str] = []
+    labels: list[tuple[float, float, str]] = []  # each wedge's number and where it goes
     for side, scope in (("left", "local"), ("right", "global")):
         for ring, r_in, r_out in ((SOCIAL, R_FOUNDATION, R_MIDDLE), (ECOLOGICAL, R_MIDDLE, R_CEILING)):
             lens = f"{scope}-{ring}"
@@ -168,14 +193,14 @@ def render(dims: list[dict], name: str, *, id_prefix: str = "dn") -> str:
                     outer = R_CEILING + reach
                     if gap > 1:
                         beyond.append(sector(R_MAX + 2, R_MAX + 8, a0, a1))
-                if status != "no data":
+                if status != "no data" and not for_pdf:
                     inner = R_FOUNDATION - (min(float(gap), 1.0) * (R_FOUNDATION - R_HOLE)
                                             if status == "shortfall" else 0)
                     title = escape(f"{d['label']}, {lens.replace('-', ' ')}: {status_phrase(d)}")
                     titled.append(f'<path d="{sector(min(inner, r_in), outer, a0, a1)}" '
                                   f'fill="#FFFFFF" fill-opacity="0"><title>{title}</title></path>')
                 x, y = _point((r_in + r_out) / 2, (a0 + a1) / 2)
-                labels.append(f'<text x="{_f(x)}" y="{_f(y + 4.5)}">{numbers.get(d["dimension"], "")}</text>')
+                labels.append((x, y + 4.5, str(numbers.get(d["dimension"], ""))))
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-236 -236 472 452" '
@@ -193,7 +218,11 @@ def render(dims: list[dict], name: str, *, id_prefix: str = "dn") -> str:
     if beyond:
         parts.append(f'<path d="{" ".join(beyond)}" fill="none" stroke="{VERMILLION}" '
                      f'stroke-width="1.5" stroke-dasharray="3 2"/>')
-    parts.append(f'<g font-size="13" text-anchor="middle" fill="{INK}">{"".join(labels)}</g>')
+    if for_pdf:
+        parts.append(f'<g font-size="{NUMBER_SIZE}" fill="{INK}">{_numbers_text(labels)}</g>')
+    else:
+        numbers_text = "".join(f'<text x="{_f(x)}" y="{_f(y)}">{number}</text>' for x, y, number in labels)
+        parts.append(f'<g font-size="{NUMBER_SIZE}" text-anchor="middle" fill="{INK}">{numbers_text}</g>')
 
     # The foundation and the ceiling, the divide between the halves, and the half labels.
     parts.append(f'<circle r="{R_FOUNDATION}" fill="none" stroke="{INK}" stroke-width="1.2"/>')

@@ -57,13 +57,22 @@ def _nice_length(metres: float) -> float:
     return magnitude
 
 
-def render(areas: gpd.GeoDataFrame, code: str, *, ward_name: str, authority: str,
-           id_prefix: str = "loc") -> str:
-    """SVG of ``code`` among ``areas`` (the authority's wards, any CRS with one set).
+class Prepared:
+    """The part of a locator map that is the same for every ward of an authority: its
+    areas projected, simplified and written as path data, the outline, the frame and the
+    scale bar. :func:`prepare` makes it once; :func:`render` highlights one ward on it."""
 
-    ``areas`` needs ``code`` and ``geometry``; the ward must be among them.
-    """
-    p = escape(id_prefix)
+    __slots__ = ("bar_label", "bar_units", "height", "outline", "paths", "width")
+
+    def __init__(self, paths, outline, width, height, bar_units, bar_label):
+        self.paths = paths  # [(code, path data)], in the frame's order
+        self.outline = outline
+        self.width, self.height = width, height
+        self.bar_units, self.bar_label = bar_units, bar_label
+
+
+def prepare(areas: gpd.GeoDataFrame) -> Prepared:
+    """Project, simplify and trace ``areas`` (``code`` and ``geometry``, any CRS)."""
     frame = areas[["code", "geometry"]].copy()
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.crs is None:
@@ -85,13 +94,35 @@ def render(areas: gpd.GeoDataFrame, code: str, *, ward_name: str, authority: str
     outline = outline.simplify(tolerance, preserve_topology=True)
 
     bar_m = _nice_length(span * 0.3)
-    bar_units = bar_m * scale
     bar_label = f"{bar_m / 1000:g} km" if bar_m >= 1000 else f"{bar_m:g} m"
+    paths = [(row.code, _rings_path(row.geometry, transform)) for row in frame.itertuples()]
+    return Prepared(paths, _rings_path(outline, transform), width, height, bar_m * scale, bar_label)
+
+
+N_ADVANCE = 1532 / 2048  # the advance of "N" in DejaVu Sans, the reports' font, per em
+
+
+def render(areas: gpd.GeoDataFrame | None, code: str, *, ward_name: str, authority: str,
+           id_prefix: str = "loc", prepared: Prepared | None = None, for_pdf: bool = False) -> str:
+    """SVG of ``code`` among ``areas`` (the authority's wards, any CRS with one set).
+
+    ``areas`` needs ``code`` and ``geometry``; the ward must be among them. ``prepared``
+    (from :func:`prepare`) replaces ``areas`` when drawing many wards of one authority.
+    ``for_pdf=True`` draws the same map with fewer elements for WeasyPrint: the other
+    wards as one path (each ward's white edge is drawn either way) and the "N" placed by
+    its advance rather than centred by ``text-anchor``, which WeasyPrint draws as a form
+    of its own.
+    """
+    p = escape(id_prefix)
+    if prepared is None:
+        prepared = prepare(areas)
+    width, height = prepared.width, prepared.height
+    bar_units, bar_label = prepared.bar_units, prepared.bar_label
     legend_h = 26
     total_h = height + legend_h
 
     title = f"Locator map: {ward_name} within {authority}"
-    desc = (f"{ward_name} ({code}) highlighted in blue among the {len(frame)} areas of "
+    desc = (f"{ward_name} ({code}) highlighted in blue among the {len(prepared.paths)} areas of "
             f"{authority} drawn in grey; north is up; scale bar {bar_label}.")
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.1f} {total_h:.1f}" '
@@ -102,25 +133,33 @@ def render(areas: gpd.GeoDataFrame, code: str, *, ward_name: str, authority: str
         f'<g fill="{OTHER_FILL}" stroke="#FFFFFF" stroke-width="0.8" stroke-linejoin="round">',
     ]
     ward_path = ""
-    for row in frame.itertuples():
-        d = _rings_path(row.geometry, transform)
+    others = []
+    for area_code, d in prepared.paths:
         if not d:
             continue
-        if row.code == code:
+        if area_code == code:
             ward_path = d
             continue
-        out.append(f'<path d="{d}" fill-rule="evenodd"/>')
+        others.append(d)
+    if for_pdf and others:
+        out.append(f'<path d="{" ".join(others)}" fill-rule="evenodd"/>')
+    else:
+        out.extend(f'<path d="{d}" fill-rule="evenodd"/>' for d in others)
     out.append("</g>")
     if ward_path:
         out.append(f'<path d="{ward_path}" fill="{WARD_FILL}" fill-rule="evenodd" stroke="{OUTLINE}" '
                    f'stroke-width="1" stroke-linejoin="round"><title>{escape(ward_name)}</title></path>')
-    out.append(f'<path d="{_rings_path(outline, transform)}" fill="none" stroke="{OUTLINE}" '
+    out.append(f'<path d="{prepared.outline}" fill="none" stroke="{OUTLINE}" '
                f'stroke-width="1.2" fill-rule="evenodd" stroke-linejoin="round"/>')
     # North arrow, top right.
     nx, ny = width - PAD - 6, PAD + 4
     out.append(f'<path d="M{nx:.1f},{ny:.1f} l-5,13 l5,-4 l5,4 Z" fill="{OUTLINE}"/>')
-    out.append(f'<text x="{nx:.1f}" y="{ny + 24:.1f}" font-size="9" text-anchor="middle" '
-               f'fill="{OUTLINE}">N</text>')
+    if for_pdf:
+        out.append(f'<text x="{nx - N_ADVANCE * 9 / 2:.2f}" y="{ny + 24:.1f}" font-size="9" '
+                   f'fill="{OUTLINE}">N</text>')
+    else:
+        out.append(f'<text x="{nx:.1f}" y="{ny + 24:.1f}" font-size="9" text-anchor="middle" '
+                   f'fill="{OUTLINE}">N</text>')
     # Scale bar, under the map.
     sy = height + 10
     out.append(f'<path d="M{PAD:.1f},{sy:.1f} v5 h{bar_units:.1f} v-5" fill="none" '
