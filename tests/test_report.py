@@ -188,6 +188,12 @@ def test_altrincham_report_pdf_and_html(demo, capsys, tmp_path, monkeypatch):
     # The stylesheet, parsed once and applied to the PDF's page: A4 above, footers here.
     assert "Page 1" in text and "Altrincham (E05015239) · ward doughnut report · Trafford" in text
     assert f"Sources, licences and methods · boundary set {WARDS}" in text
+    from placeportrait.report import html_to_pdf, report_html
+
+    page_html, _ = report_html(content.load_set(store, WARDS, codes=[ALTRINCHAM]), ALTRINCHAM,
+                               for_pdf=True)
+    assert "<style>" not in page_html and 'src="data:image/svg+xml;base64,' in page_html
+    assert "Altrincham (E05015239) · ward doughnut report · Trafford" in pdf_text(html_to_pdf(page_html))[1]
 
     # The app's download: bytes for a PDF.
     pdf = render_ward_report(store, WARDS, ALTRINCHAM, "pdf")

@@ -205,9 +205,10 @@ def _gc_paused():
 
 
 def html_to_pdf(html: str) -> bytes:
-    """Any of these HTML pages as an A4 PDF with real, selectable text (WeasyPrint)."""
+    """Any of these HTML pages as an A4 PDF with real, selectable text (WeasyPrint). A page
+    without its stylesheet (``report_html(..., for_pdf=True)``) gets the parsed one."""
     with _gc_paused():
-        return _write(_layout(html))
+        return _write(_layout(html, stylesheet="<style>" not in html))
 
 
 def _provenance_pages(data, first_page: int):
