@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import inspect
 import multiprocessing as mp
 import os
 import queue as queue_module
@@ -49,13 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-DEMO = ROOT / "src" / "placeportrait" / "data" / "demo"
-IND = DATA / "indicators"
-FIX = IND / "format_fixtures"
-OFCOM_ZIP = FIX / "202507_fixed_broadband_coverage_r01_FORMAT_FIXTURE.zip"
-LSOA_2011 = DEMO / "trafford_lsoa_2011.geojson"
-LSOA_2021 = IND / "lsoa_2021_trafford.geojson"
-TRAFFORD_LOOKUP = IND / "lsoa11_ward19_lookup_trafford_cardiff.csv"
+sys.path.insert(0, str(ROOT / "tests"))  # the national test's inputs, one table for both
+from test_builtin_support import (DEMO, LSOA_2011, LSOA_2021, TRAFFORD_LOOKUP,  # noqa: E402
+                                  builtin_inputs)
 SHARED = Path(os.environ.get("PLACEPORTRAIT_BENCH_DATA", "/work/shared/data"))
 NATIONAL = {  # real national files (not in the repo): name -> path under SHARED
     "lookup": "lookups/LSOA11_to_WD19_to_LAD19_Lookup_in_England_and_Wales.csv",
@@ -74,49 +69,7 @@ SETS = [("uk-wards-2023", DATA / "boundaries" / "uk_wards_dec2023_bsc.gpkg.zip",
 
 def inputs(census_tables: bool) -> dict[str, str]:
     """``--input`` files for every built-in plugin, as in tests/test_builtin_national.py."""
-    pairs = {
-        "fuel_poverty": IND / "fuel_poverty_trafford_2017.csv",
-        "imd_most_deprived": IND / "iod2019_file1_trafford.csv",
-        "imd_most_deprived.population": IND / "iod2019_file6_trafford.csv",
-        "income_deprivation_rate": FIX / "File_7_IoD2019_trafford_FORMAT_FIXTURE.csv",
-        "employment_deprivation_rate": FIX / "File_7_IoD2019_trafford_FORMAT_FIXTURE.csv",
-        "income_deprivation_rate_2025": FIX / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv",
-        "employment_deprivation_rate_2025": FIX / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv",
-        "gigabit_broadband": IND / "gigabit-capable-broadband.csv",
-        "broadband_below_superfast": IND / "premises-below-30.csv",
-        "broadband_below_uso": OFCOM_ZIP,
-        "broadband_no_gigabit": OFCOM_ZIP,
-        "broadband_below_uso_postcode": OFCOM_ZIP,
-        "broadband_below_uso_postcode.postcodes": FIX / "codepo_gb_FORMAT_FIXTURE.zip",
-        "co2_per_capita": IND / "co2_emissions_2005-19_year2019.csv",
-        "ghg_per_capita": IND / "greenhouse-gas-emissions_2019_2023.csv",
-        "co2_emissions_grid": FIX / "naei_co2_total_2021_FORMAT_FIXTURE.asc",
-        "child_poverty": IND / "children-in-relative-poverty_2024.csv",
-        "healthy_life_expectancy": IND / "healthy-life-expectancy_2019_2020.csv",
-        "epc_below_c": IND / "domestic_epcs_energy_efficiency.csv",
-        "pm25_background": DEMO / "background_air_pollution_trafford.geojson",
-        "greenspace_share": IND / "greenspaces_trafford.geojson",
-        "nature_space_share": IND / "greenspaces_trafford.geojson",
-        "housing_deprived_households": IND / "ward_profile_household_housing_deprived.csv",
-        "election_non_turnout": IND / "ward_profile_local_election_turnout.csv",
-    }
-    for domain in IOD_DOMAINS:
-        pairs[f"iod_{domain}_most_deprived"] = IND / "iod2019_file2_trafford.csv"
-        pairs[f"iod_{domain}_most_deprived.population"] = IND / "iod2019_file6_trafford.csv"
-    if census_tables:
-        pairs["bad_health"] = IND / "2021_general_health_ward_trafford.csv"
-        pairs["no_qualifications"] = IND / "2021_highest_level_qualification_ward_trafford.csv"
-    else:
-        pairs["bad_health"] = IND / "ward_profile_general_health_bad_or_very_bad.csv"
-        pairs["no_qualifications"] = IND / "ward_profile_residents_no_qualifications.csv"
-    return {key: str(path) for key, path in pairs.items()}
-
-
-def takes_lookups() -> bool:
-    """Whether this version of ``run_indicator`` takes run-time lookups (``--lookup``)."""
-    from placeportrait import indicator_run
-
-    return "lookups" in inspect.signature(indicator_run.run_indicator).parameters
+    return {key: str(path) for key, path in builtin_inputs(census_tables).items()}
 
 
 def national_files() -> dict[str, Path] | None:
@@ -145,9 +98,6 @@ def plan(boundary_set: str, census_tables: bool, folder: Path) -> dict:
     loads = [(LSOA_2011, "lsoa-2011", "lsoa", {"code_field": "area_code", "name_field": "area_name"}),
              (LSOA_2021, "lsoa-2021", "lsoa", {"code_field": "area_code", "name_field": "area_name"})]
     given = inputs(census_tables)
-    if not takes_lookups():
-        return {"loads": loads, "inputs": given, "options": {},
-                "setup": "test setup (Trafford LSOAs, no lookups)"}
     files = national_files()
     if files is None:  # the test's own setup: Trafford's wards of the other vintage
         trafford = (("trafford-wards-2019", other_file, "ward", {"lad": ("LAD19CD", "E08000009")})

@@ -17,8 +17,8 @@ import pytest
 from placeportrait.store import open_store
 
 from test_boundaries import run as cli_run
-from test_builtin_support import (DEMO, FIX, IND, LSOA_2011, LSOA_2021, OFCOM_ZIP, UK_2019,
-                                  UK_2023, csv_rows, load_set)
+from test_builtin_support import (DEMO, IND, LSOA_2011, LSOA_2021, TRAFFORD_LOOKUP, UK_2019,
+                                  UK_2023, builtin_inputs, csv_rows, load_set)
 
 pytestmark = pytest.mark.slow
 
@@ -52,44 +52,8 @@ def uk(tmp_path_factory):
 
 
 def inputs(census_tables: bool) -> list[str]:
-    pairs = {
-        "fuel_poverty": IND / "fuel_poverty_trafford_2017.csv",
-        "imd_most_deprived": IND / "iod2019_file1_trafford.csv",
-        "imd_most_deprived.population": IND / "iod2019_file6_trafford.csv",
-        "income_deprivation_rate": FIX / "File_7_IoD2019_trafford_FORMAT_FIXTURE.csv",
-        "employment_deprivation_rate": FIX / "File_7_IoD2019_trafford_FORMAT_FIXTURE.csv",
-        "income_deprivation_rate_2025": FIX / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv",
-        "employment_deprivation_rate_2025": FIX / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv",
-        "gigabit_broadband": IND / "gigabit-capable-broadband.csv",
-        "broadband_below_superfast": IND / "premises-below-30.csv",
-        "broadband_below_uso": OFCOM_ZIP,
-        "broadband_no_gigabit": OFCOM_ZIP,
-        "broadband_below_uso_postcode": OFCOM_ZIP,
-        "broadband_below_uso_postcode.postcodes": FIX / "codepo_gb_FORMAT_FIXTURE.zip",
-        "co2_per_capita": IND / "co2_emissions_2005-19_year2019.csv",
-        "ghg_per_capita": IND / "greenhouse-gas-emissions_2019_2023.csv",
-        "co2_emissions_grid": FIX / "naei_co2_total_2021_FORMAT_FIXTURE.asc",
-        "child_poverty": IND / "children-in-relative-poverty_2024.csv",
-        "healthy_life_expectancy": IND / "healthy-life-expectancy_2019_2020.csv",
-        "epc_below_c": IND / "domestic_epcs_energy_efficiency.csv",
-        "pm25_background": DEMO / "background_air_pollution_trafford.geojson",
-        "greenspace_share": IND / "greenspaces_trafford.geojson",
-        "nature_space_share": IND / "greenspaces_trafford.geojson",
-        "housing_deprived_households": IND / "ward_profile_household_housing_deprived.csv",
-        "election_non_turnout": IND / "ward_profile_local_election_turnout.csv",
-    }
-    for domain in ("income", "employment", "education", "health", "crime", "housing_barriers",
-                   "living_environment"):
-        pairs[f"iod_{domain}_most_deprived"] = IND / "iod2019_file2_trafford.csv"
-        pairs[f"iod_{domain}_most_deprived.population"] = IND / "iod2019_file6_trafford.csv"
-    if census_tables:  # the census tables are on the wards of 2019-2023
-        pairs["bad_health"] = IND / "2021_general_health_ward_trafford.csv"
-        pairs["no_qualifications"] = IND / "2021_highest_level_qualification_ward_trafford.csv"
-    else:
-        pairs["bad_health"] = IND / "ward_profile_general_health_bad_or_very_bad.csv"
-        pairs["no_qualifications"] = IND / "ward_profile_residents_no_qualifications.csv"
     args = []
-    for key, path in pairs.items():
+    for key, path in builtin_inputs(census_tables).items():
         args += ["--input", f"{key}={path}"]
     return args
 
@@ -133,7 +97,7 @@ def test_run_all_on_a_uk_ward_set(uk, capsys, boundary_set, ward_file, parent_co
     url = uk[boundary_set]
     code, out, err = cli_run(capsys, "--database-url", url, "indicators", "run", "--all",
                              "--boundary-set", boundary_set, *inputs(census_tables),
-                             "--lookup", str(IND / "lsoa11_ward19_lookup_trafford_cardiff.csv"),
+                             "--lookup", str(TRAFFORD_LOOKUP),
                              "--source-boundaries", other_wards)
     covered = coverage_lines(out)
     # It completes: every plugin reports its coverage, except the output-area plugins,

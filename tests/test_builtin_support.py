@@ -25,6 +25,50 @@ LSOA_2011 = DEMO / "trafford_lsoa_2011.geojson"
 LSOA_2021 = IND / "lsoa_2021_trafford.geojson"
 UK_2019 = DATA / "boundaries" / "uk_wards_dec2019.gpkg.zip"
 UK_2023 = DATA / "boundaries" / "uk_wards_dec2023_bsc.gpkg.zip"
+TRAFFORD_LOOKUP = IND / "lsoa11_ward19_lookup_trafford_cardiff.csv"  # LSOA11 -> WD19
+
+
+def builtin_inputs(census_tables: bool) -> dict[str, Path]:
+    """A local file for every built-in plugin and extra source (``--input ID=PATH``):
+    the national files the repo holds, Trafford extracts and format fixtures. The
+    census tables are on the ward codes of 2019-2023, the ward profiles on 2023's."""
+    pairs = {
+        "fuel_poverty": IND / "fuel_poverty_trafford_2017.csv",
+        "imd_most_deprived": IND / "iod2019_file1_trafford.csv",
+        "imd_most_deprived.population": IND / "iod2019_file6_trafford.csv",
+        "income_deprivation_rate": FIX / "File_7_IoD2019_trafford_FORMAT_FIXTURE.csv",
+        "employment_deprivation_rate": FIX / "File_7_IoD2019_trafford_FORMAT_FIXTURE.csv",
+        "income_deprivation_rate_2025": FIX / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv",
+        "employment_deprivation_rate_2025": FIX / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv",
+        "gigabit_broadband": IND / "gigabit-capable-broadband.csv",
+        "broadband_below_superfast": IND / "premises-below-30.csv",
+        "broadband_below_uso": OFCOM_ZIP,
+        "broadband_no_gigabit": OFCOM_ZIP,
+        "broadband_below_uso_postcode": OFCOM_ZIP,
+        "broadband_below_uso_postcode.postcodes": FIX / "codepo_gb_FORMAT_FIXTURE.zip",
+        "co2_per_capita": IND / "co2_emissions_2005-19_year2019.csv",
+        "ghg_per_capita": IND / "greenhouse-gas-emissions_2019_2023.csv",
+        "co2_emissions_grid": FIX / "naei_co2_total_2021_FORMAT_FIXTURE.asc",
+        "child_poverty": IND / "children-in-relative-poverty_2024.csv",
+        "healthy_life_expectancy": IND / "healthy-life-expectancy_2019_2020.csv",
+        "epc_below_c": IND / "domestic_epcs_energy_efficiency.csv",
+        "pm25_background": DEMO / "background_air_pollution_trafford.geojson",
+        "greenspace_share": IND / "greenspaces_trafford.geojson",
+        "nature_space_share": IND / "greenspaces_trafford.geojson",
+        "housing_deprived_households": IND / "ward_profile_household_housing_deprived.csv",
+        "election_non_turnout": IND / "ward_profile_local_election_turnout.csv",
+    }
+    for domain in ("income", "employment", "education", "health", "crime", "housing_barriers",
+                   "living_environment"):
+        pairs[f"iod_{domain}_most_deprived"] = IND / "iod2019_file2_trafford.csv"
+        pairs[f"iod_{domain}_most_deprived.population"] = IND / "iod2019_file6_trafford.csv"
+    if census_tables:  # the census tables are on the wards of 2019-2023
+        pairs["bad_health"] = IND / "2021_general_health_ward_trafford.csv"
+        pairs["no_qualifications"] = IND / "2021_highest_level_qualification_ward_trafford.csv"
+    else:
+        pairs["bad_health"] = IND / "ward_profile_general_health_bad_or_very_bad.csv"
+        pairs["no_qualifications"] = IND / "ward_profile_residents_no_qualifications.csv"
+    return pairs
 
 
 def load_set(store, source, name, level, *, code_field=None, name_field=None, gdf=None):
