@@ -220,6 +220,22 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     """
     meta = plugin.meta
     target_geometry = target_geometry or (lambda: targets)
+    known_sets = _once(lambda: set(store.boundary_sets()["name"]))
+    set_codes: dict[str, set] = {}
+
+    def codes_of(name):  # each candidate set's codes, read once per run
+        if name not in set_codes:
+            set_codes[name] = set(store.read_area_table(name)["code"])
+        return set_codes[name]
+
+    def best_source_set(candidates, exclude=None):
+        """The loaded set among ``candidates`` holding most of the source's codes (at
+        least :data:`MIN_CODE_MATCH` of them), else None."""
+        wanted = set(table["code"])
+        scored = [(_share(wanted, codes_of(name)), name) for name in dict.fromkeys(candidates)
+                  if name in known_sets() and name != exclude]
+        best = max(scored, default=(0.0, None))
+        return best[1] if best[0] >= MIN_CODE_MATCH else None
     kind = meta.measure_kind
     common = {"code_col": "code", "min_coverage": meta.min_coverage}
     weights = "weight" if "weight" in table else None
@@ -251,7 +267,7 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     if meta.geography == "ward" or (meta.geography == "lad" and target_level == "lad"):
         matched = set(table["code"]) & set(targets["code"])
         if not matched:
-            other = _best_source_set(store, table["code"], source_sets, exclude=boundary_set)
+            other = best_source_set(source_sets, exclude=boundary_set)
             if other is not None:
                 return area_weighted(other, flag=f"other vintage: area-weighted from {other}")
             raise InputError(f"plugin {meta.id}: no source code matches an area of {boundary_set!r} "
@@ -323,9 +339,9 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
                         "denominator) cannot be aggregated by lookup; areal interpolation instead")
         lookups = ()
     if meta.geography in SUB_WARD:
-        reachable = [(None, targets["code"])] + [
-            (name, store.read_area_table(name)["code"]) for name in dict.fromkeys(source_sets)
-            if name != boundary_set and name in set(store.boundary_sets()["name"])]
+        reachable = [(None, set(targets["code"]))] + [
+            (name, codes_of(name)) for name in dict.fromkeys(source_sets)
+            if name != boundary_set and name in known_sets()]
         chosen = _choose_lookup(lookups, table["code"], reachable, warnings)
         if chosen is not None:
             return through_lookup(*chosen)
@@ -337,15 +353,14 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     if meta.geography in SUB_WARD:
         declared = meta.harmonise.get("source_boundaries")
         candidates = [*source_sets, *([declared] if declared else [])]
-        known = set(store.boundary_sets()["name"])
-        if not set(candidates) & known:
+        if not set(candidates) & known_sets():
             wanted = declared or "lsoa-2011"
             raise MissingGeographyError(
                 f"plugin {meta.id}: {meta.geography} values need source geometry or a lookup: "
                 f"load boundary set {wanted!r} (boundaries load) or pass --lookup PATH "
                 f"(an ONS best-fit lookup from {meta.geography.upper()} codes to the set's wards)")
-        chosen_set = _best_source_set(store, table["code"], candidates)
-        if chosen_set is None and declared not in known:
+        chosen_set = best_source_set(candidates)
+        if chosen_set is None and declared not in known_sets():
             raise MissingGeographyError(
                 f"plugin {meta.id}: no loaded boundary set or lookup holds these "
                 f"{meta.geography} codes (e.g. {table['code'].iloc[0]}): load boundary set "
@@ -372,25 +387,16 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     raise HarmoniseError(f"plugin {meta.id}: no harmonisation method for geography {meta.geography!r}")
 
 
-def _code_share(codes: set, column: pd.Series) -> float:
-    return len(codes & set(column.dropna().astype(str).str.strip())) / max(len(codes), 1)
+def _share(wanted: set, have: set) -> float:
+    """The share of ``wanted`` codes found in ``have``."""
+    return len(wanted & have) / max(len(wanted), 1)
 
 
-def _best_source_set(store, codes, candidates, exclude=None) -> str | None:
-    """The loaded boundary set among ``candidates`` holding most of ``codes`` (at least
-    :data:`MIN_CODE_MATCH` of them), else None."""
-    known = set(store.boundary_sets()["name"])
-    wanted = set(codes)
-    scored = [(_code_share(wanted, store.read_area_table(name)["code"]), name)
-              for name in dict.fromkeys(candidates) if name in known and name != exclude]
-    best = max(scored, default=(0.0, None))
-    return best[1] if best[0] >= MIN_CODE_MATCH else None
+_LOOKUP_FRAMES: dict[tuple, tuple[pd.DataFrame, dict[str, set]]] = {}
 
 
-_LOOKUP_FRAMES: dict[tuple, pd.DataFrame] = {}
-
-
-def _lookup_frame(path: Path) -> pd.DataFrame:
+def _lookup_frame(path: Path) -> tuple[pd.DataFrame, dict[str, set]]:
+    """A lookup file and the set of codes in each of its columns, read once per run."""
     from placeportrait import readers
 
     path = Path(path)
@@ -400,24 +406,26 @@ def _lookup_frame(path: Path) -> pd.DataFrame:
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _LOOKUP_FRAMES:  # one national lookup serves every plugin of a run
         _LOOKUP_FRAMES.clear()
-        _LOOKUP_FRAMES[key] = readers.read_csv(path)
+        frame = readers.read_csv(path)
+        _LOOKUP_FRAMES[key] = frame, {c: set(frame[c].dropna().astype(str).str.strip())
+                                      for c in frame.columns}
     return _LOOKUP_FRAMES[key]
 
 
 def _choose_lookup(lookups, source_codes, reachable, warnings):
     """The first run-time lookup with a column holding the source's codes and one holding
     codes of a reachable set: ``(frame, from_col, to_col, path, via)``, where ``via`` is
-    None for the boundary set itself (first of ``reachable``, pairs of name and codes) or
+    None for the boundary set itself (first of ``reachable``, pairs of name and code set) or
     the name of a set to area-weight from. None (with a warning) when none applies."""
     sources = set(source_codes)
     for spec in lookups:
-        frame = _lookup_frame(spec.path)
+        frame, column_codes = _lookup_frame(spec.path)
         for col in (spec.source_col, spec.target_col):
             if col is not None and col not in frame.columns:
                 raise InputError(f"--lookup {spec.path}: no column {col!r} "
                                  f"(columns: {', '.join(frame.columns)})")
         from_cols = [spec.source_col] if spec.source_col else list(frame.columns)
-        share, from_col = max(((_code_share(sources, frame[c]), c) for c in from_cols),
+        share, from_col = max(((_share(sources, column_codes[c]), c) for c in from_cols),
                               default=(0.0, None))
         if share < MIN_CODE_MATCH:
             continue
@@ -428,7 +436,7 @@ def _choose_lookup(lookups, source_codes, reachable, warnings):
         best = (0.0, 0, None, None)
         for order, (via, codes) in enumerate(reachable):
             for col in to_cols:
-                share = _code_share(set(frame[col].dropna().astype(str).str.strip()), pd.Series(list(codes)))
+                share = _share(column_codes[col], codes)
                 best = max(best, (share, -order, col, via), key=lambda b: (b[0], b[1]))
         if best[0] > 0:
             return frame, from_col, best[2], spec.path, best[3]
