@@ -593,12 +593,18 @@ def test_wsgi_reads_the_environment(demo_url, monkeypatch):
     assert wsgi.app.placeportrait.store.location.url == demo_url
 
 
-def test_reports_are_rendered_once_per_data_version(demo_url, tmp_path):
-    """The download is cached under the set's version, and a re-score renders afresh."""
+def test_reports_are_rendered_once_per_data_version(demo_url, tmp_path, monkeypatch):
+    """The download is cached under the set's version, and a re-score renders afresh.
+    (Counted, not compared: a new version may render the very same bytes.)"""
     import shutil
 
+    import placeportrait.report as report
     from placeportrait_app import create_app
 
+    renders = []
+    real = report.render_ward_report
+    monkeypatch.setattr(report, "render_ward_report",
+                        lambda *args, **kwargs: renders.append(args[2]) or real(*args, **kwargs))
     url = str(tmp_path / "copy.gpkg")
     shutil.copy(demo_url, url)
     app = create_app(url, warm=False, ttl=0)
@@ -606,6 +612,8 @@ def test_reports_are_rendered_once_per_data_version(demo_url, tmp_path):
     path = f"/report/{SET}/E05015239.html"
     first = http.get(path)
     assert first.status_code == 200 and b"Altrincham" in first.get_data()
-    assert http.get(path).get_data() == first.get_data()  # same bytes: the cached render
+    assert http.get(path).get_data() == first.get_data()
+    assert renders == ["E05015239"]  # the second answer was the cached render
     assert cli("--database-url", url, "score", "--boundary-set", SET) in (0, None)
-    assert http.get(path).get_data() != first.get_data()  # new version: a new report
+    assert http.get(path).status_code == 200
+    assert renders == ["E05015239", "E05015239"]  # new version: rendered afresh
