@@ -351,3 +351,40 @@ def test_the_app_on_both_stores(dash_duo, store_url):
     assert app.placeportrait.store.kind == expected
     if app.placeportrait.store.kind == "postgis":
         app.placeportrait.store.engine().dispose()
+
+
+def test_a_council_dimension_on_the_map_and_in_the_portrait(dash_duo, store_url, tmp_path,
+                                                            monkeypatch):
+    """A dimension declared in local_dimensions.yaml (issue 14): the app, which has no plugin
+    folder, draws it from the store like one of Raworth's, on both stores."""
+    from placeportrait import dimensions
+
+    from test_first_hour import WARD_FILE, write_council_folder
+
+    build_demo(store_url)
+    folder = write_council_folder(tmp_path / "council")
+    monkeypatch.setenv("PLACEPORTRAIT_INDICATORS_PATH", str(folder))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--database-url", store_url, "indicators", "run", "no_qualifications_mobility",
+              "--boundary-set", SET, "--input", f"no_qualifications_mobility={WARD_FILE}"])
+    assert exit_info.value.code in (0, None)
+    dimensions.unregister_local_dimension("mobility")
+    monkeypatch.delenv("PLACEPORTRAIT_INDICATORS_PATH")
+    with open(WARD_FILE, newline="") as fh:
+        share = next(float(r["value"]) for r in csv.DictReader(fh)
+                     if r["area_code"] == ALTRINCHAM and r["measure"] == "Percentage")
+
+    app = start(dash_duo, store_url, f"/ward/{ALTRINCHAM}?indicator=dimension:mobility")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Altrincham", timeout=20)
+    assert hover_of(dash_duo, ALTRINCHAM) == [f"{share:.1f} % shortfall", "shortfall"]
+    panel = dash_duo.find_element("#panel").get_attribute("textContent")
+    assert "could not be drawn" not in panel
+    assert "Social mobility" in panel and f"{share:.1f}%" in panel.replace(" %", "%")
+    doughnut = until(lambda: dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#doughnut .js-plotly-plot');"
+        "return gd && gd.data ? JSON.stringify(gd.data) : null;"), message="doughnut")
+    assert "Social mobility" in doughnut
+    menu = dash_duo.find_element("#indicator").get_attribute("textContent")
+    assert "Dimension: Social mobility (shortfall)" in menu
+    if app.placeportrait.store.kind == "postgis":
+        app.placeportrait.store.engine().dispose()

@@ -31,6 +31,10 @@ def cli(capsys, url, *args):
 @pytest.fixture
 def trafford(store_url, capsys):
     """Trafford wards 2023 and LSOAs 2011 loaded into the store under test."""
+    return load_trafford(store_url, capsys)
+
+
+def load_trafford(store_url, capsys):
     assert cli(capsys, store_url, "boundaries", "load", DEMO / "trafford_wards_dec2023_bsc.geojson",
                "--set", WARDS, "--level", "ward")[0] == 0
     assert cli(capsys, store_url, "boundaries", "load", DEMO / "trafford_lsoa_2011.geojson",

@@ -121,6 +121,8 @@ def test_ward_values_of_another_vintage_are_area_weighted_from_their_own_set(sto
     for ward, value in expected.items():
         assert got.loc[ward, "value"] == pytest.approx(value, abs=1e-6), ward
     assert got["flags"].eq("other vintage: area-weighted from wards-2019").all()
+    # The run's own summary says so, not only the export's flag column.
+    assert "other vintage: area-weighted from wards-2019 (21 areas)" in result.summary()
 
 
 def test_a_source_without_its_geometry_or_lookup_is_not_run(store, capsys):

@@ -55,7 +55,7 @@ def test_export_csv_is_tidy_with_provenance_and_comparisons(scored, capsys, tmp_
 def test_export_with_geometry(scored, capsys, tmp_path, fmt, suffix):
     out = tmp_path / f"scores{suffix}"
     assert cli(capsys, scored, "export", "--format", fmt, "--out", out)[0] == 0
-    frame = gpd.read_file(out)
+    frame = gpd.read_file(out, **({"layer": "scores"} if fmt == "gpkg" else {}))
     assert len(frame) == 42 and frame.crs.to_epsg() == 4326
     assert set(REQUIRED) <= set(frame.columns)
 

@@ -17,7 +17,9 @@ import logging
 
 from dash import Input, Output, Patch, State, ctx, html, no_update, set_props
 
+from placeportrait import links
 from placeportrait.errors import PlacePortraitError, StoreUnavailableError
+from placeportrait.missing import text
 from placeportrait_app import downloads, geometry, panels, routes, tables
 from placeportrait_app import map as map_lib
 from placeportrait_app.data import unavailable_reason
@@ -71,6 +73,26 @@ def _failed(exc: Exception, what: str) -> str | None:
     return None
 
 
+def _rejected(exc: routes.InvalidStateError, what: str) -> str:
+    """Log forged or stale callback state in one line (no traceback) and return the page's
+    message; what the client sent is only described, never echoed."""
+    log.warning("%s: refused callback state: %s", what, exc.detail)
+    return str(exc)
+
+
+class Incoming:
+    """A map or panel state as a callback receives it, sorted before anything uses it:
+    the store's outage message, nothing to show yet, or a state checked by
+    :func:`routes.check_state` (which raises ``InvalidStateError`` for a forged one)."""
+
+    def __init__(self, repo, data):
+        self.unavailable = self.state = None
+        if isinstance(data, dict) and data.get("unavailable"):
+            self.unavailable = str(data["unavailable"])[:routes.MAX_VALUE_LENGTH]
+        elif data and not (isinstance(data, dict) and data.get("set") is None):
+            self.state = routes.check_state(data, repo.known())
+
+
 def _options(mapping) -> list[dict]:
     return [{"label": label, "value": value} for value, label in mapping.items()]
 
@@ -106,6 +128,13 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     )
     def route(pathname, search, set_value, indicator_value, la_value, search_value, click,
               set_options, indicator_options, la_options, map_state, panel_state):
+        try:
+            for value, what in ((pathname, "pathname"), (search, "search"), (set_value, "set"),
+                                (indicator_value, "indicator"), (la_value, "la"),
+                                (search_value, "search box")):
+                routes.check_input(value, what)
+        except routes.InvalidStateError as exc:
+            return (no_update,) * 11 + ([html.P(_rejected(exc, "routing"))], no_update)
         try:
             return _route(pathname, search, set_value, indicator_value, la_value, search_value,
                           click, set_options, indicator_options, la_options, map_state,
@@ -191,15 +220,18 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         Input("map-state", "data"), State("map-shown", "data"),
     )
     def draw_map(state, shown):
-        if state and state.get("unavailable"):
-            return no_update, no_update, "Map", None, state["unavailable"]
-        if not state or not state.get("set"):
-            return no_update, no_update, "Map", None, "No boundary set to show."
-        name = state["set"]
         try:
+            incoming = Incoming(repo, state)
+            if incoming.unavailable:
+                return no_update, no_update, "Map", None, incoming.unavailable
+            if not incoming.state:
+                return no_update, no_update, "Map", None, "No boundary set to show."
+            state = incoming.state
             return _draw_map(app, repo, state, shown, map_style)
+        except routes.InvalidStateError as exc:
+            return no_update, None, "Map", None, _rejected(exc, "drawing the map")
         except Exception as exc:  # noqa: BLE001 - shown to the user in one line
-            message = _failed(exc, f"drawing the map of {name}")
+            message = _failed(exc, f"drawing the map of {state['set']}")
             return (no_update, None, "Map", None,
                     message or f"The map could not be drawn: {_message(exc)}")
 
@@ -207,10 +239,13 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     def draw_ward_list(state):
         """The map's text alternative, in its own request so the map answers first. It is
         one component (see rawhtml), so sending it again on a ward click costs little."""
-        if not state or not state.get("set"):
-            return None
         try:
-            return _ward_list(app, repo, state)
+            incoming = Incoming(repo, state)
+            if not incoming.state:
+                return None
+            return _ward_list(app, repo, incoming.state)
+        except routes.InvalidStateError as exc:
+            return html.P(_rejected(exc, "listing the wards"))
         except Exception as exc:  # noqa: BLE001
             message = _failed(exc, "listing the wards")
             return html.P(message or f"The table of wards could not be drawn: {_message(exc)}")
@@ -222,18 +257,23 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         Input("panel-state", "data"), State("attribution-shown", "data"),
     )
     def draw_panel(state, attribution_shown):
-        if state and state.get("unavailable"):
-            return ("Ward portrait", html.P(state["unavailable"]), {"display": "none"}, no_update,
-                    no_update)
-        if not state or not state.get("set"):
-            return "Ward portrait", None, {"display": "none"}, None, None
         try:
+            incoming = Incoming(repo, state)
+            if incoming.unavailable:
+                return ("Ward portrait", html.P(incoming.unavailable), {"display": "none"},
+                        no_update, no_update)
+            if not incoming.state:
+                return "Ward portrait", None, {"display": "none"}, None, None
+            state = incoming.state
             title, body, actions = _draw_panel(app, repo, state)
             # the footer only changes with the set or the store's version
             key = [state["set"], state.get("version")]
             if key == attribution_shown:
                 return title, body, actions, no_update, no_update
             return title, body, actions, _attribution(repo, state["set"]), key
+        except routes.InvalidStateError as exc:
+            return ("Ward portrait", html.P(_rejected(exc, "drawing the panel")),
+                    {"display": "none"}, no_update, no_update)
         except Exception as exc:  # noqa: BLE001
             message = _failed(exc, "drawing the panel")
             return ("Ward portrait",
@@ -245,16 +285,24 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         set_props("messages", {"children": [html.P(_unavailable(exc, what))]})
         return no_update
 
+    def refuse(exc: routes.InvalidStateError, what: str):
+        set_props("messages", {"children": [html.P(_rejected(exc, what))]})
+        return no_update
+
     @app.callback(
         Output("search", "options"),
         Input("search", "search_value"), State("map-state", "data"),
         prevent_initial_call=True,
     )
     def search_options(term, state):
-        if not term or not state or not state.get("set"):
-            return no_update
         try:
-            return repo.search(state["set"], term)
+            term = routes.check_input(term, "search term")
+            incoming = Incoming(repo, state)
+            if not term or not incoming.state:
+                return no_update
+            return repo.search(incoming.state["set"], term)
+        except routes.InvalidStateError as exc:
+            return refuse(exc, "searching")
         except StoreUnavailableError as exc:
             return tell(exc, "searching")
 
@@ -264,13 +312,16 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         State("map-state", "data"), prevent_initial_call=True,
     )
     def download_map(_csv, _geojson, state):
-        if not state or not state.get("set") or not state.get("indicator"):
-            return no_update
         try:
+            state = Incoming(repo, state).state
+            if not state or not state.get("indicator"):
+                return no_update
             layer = _layer(repo, state)
             if ctx.triggered_id == "dl-map-geojson":
                 return downloads.map_geojson(repo, state["set"], layer)
             return downloads.map_csv(repo, state["set"], layer)
+        except routes.InvalidStateError as exc:
+            return refuse(exc, "downloading the map data")
         except StoreUnavailableError as exc:
             return tell(exc, "downloading the map data")
 
@@ -280,10 +331,13 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         prevent_initial_call=True,
     )
     def download_panel(_clicks, state):
-        if not state or not state.get("set"):
-            return no_update
         try:
+            state = Incoming(repo, state).state
+            if not state:
+                return no_update
             return downloads.panel_csv(repo, state["set"], state) or no_update
+        except routes.InvalidStateError as exc:
+            return refuse(exc, "downloading the table")
         except StoreUnavailableError as exc:
             return tell(exc, "downloading the table")
 
@@ -309,6 +363,7 @@ def _layer(repo, state: dict) -> map_lib.MapLayer:
 
 
 def _draw_map(app, repo, state, shown, map_style):
+    shown = shown if isinstance(shown, dict) else None  # client state: trusted only if sound
     name, la = state["set"], state.get("la")
     layer = _layer(repo, state)
     geo = repo.geometry(name)
@@ -374,16 +429,16 @@ def _attribution(repo, name: str):
     meta = repo.set_meta(name)
     table = repo.table(name)
     items = [html.Li([html.Strong(f"Boundaries ({name}): "),
-                      f"{meta.get('licence') or 'licence not recorded'}. ",
-                      meta.get("attribution") or ""])]
+                      f"{text(meta.get('licence'), 'licence not recorded')}. ",
+                      text(meta.get("attribution"))])]
     if not table.empty:
         for r in table.drop_duplicates("indicator").sort_values("title").itertuples():
-            source = (html.A(r.source, href=r.source_url, rel="noopener", target="_blank")
-                      if isinstance(r.source_url, str) and r.source_url.startswith("http")
-                      else (r.source or "unknown source"))
+            link = links.web_link(r.source_url)
+            source = (html.A(r.source, href=link, rel="noopener", target="_blank") if link
+                      else text(r.source, "unknown source"))
             items.append(html.Li([html.Strong(f"{r.title}: "), source, f" ({r.period}). ",
-                                  f"{r.licence or 'licence not recorded'}. ",
-                                  r.attribution if isinstance(r.attribution, str) else ""]))
+                                  f"{text(r.licence, 'licence not recorded')}. ",
+                                  text(r.attribution)]))
     return freeze([
         html.H2("Sources and licences"),
         html.Ul(items),

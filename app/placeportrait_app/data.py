@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from placeportrait import export
+from placeportrait import dimensions, export
 from placeportrait.doughnut import compare
 from placeportrait.errors import InputError, StoreError, StoreUnavailableError
 from placeportrait.store import open_store, schema
@@ -64,7 +64,8 @@ class ReadOnlyStore:
 
     READS = ("kind", "location", "describe", "exists", "engine", "schema_version",
              "require_current", "boundary_sets", "boundary_set", "read_areas",
-             "read_area_table", "read_indicators", "read_values", "read_scores", "runs")
+             "read_area_table", "read_indicators", "read_values", "read_scores", "runs",
+             "read_local_dimensions")
 
     def __init__(self, store):
         self._store = store
@@ -348,10 +349,20 @@ class Repository:
         return self._cached("table", name, lambda: load_table(self.store, name))
 
     def metrics(self, name: str) -> dict[str, metric_lib.Metric]:
-        return self._cached("metrics", name, lambda: metric_lib.catalogue(self.table(name)))
+        return self._cached("metrics", name, lambda: metric_lib.catalogue(
+            self.table(name), self.extra_dimensions(name)))
+
+    def extra_dimensions(self, name: str) -> tuple:
+        """The council dimensions in the set's data, as the store recorded them."""
+        def compute():
+            found = self.table(name)[["dimension", "ring"]].drop_duplicates()
+            return dimensions.extra_for(found.itertuples(index=False),
+                                        self.store.read_local_dimensions())
+        return self._cached("extra-dimensions", name, compute)
 
     def dimension_table(self, name: str) -> pd.DataFrame:
-        return self._cached("dimensions", name, lambda: metric_lib.dimension_table(self.table(name)))
+        return self._cached("dimensions", name, lambda: metric_lib.dimension_table(
+            self.table(name), self.extra_dimensions(name)))
 
     def summary_table(self, name: str) -> pd.DataFrame:
         return self._cached("summary", name, lambda: metric_lib.summary_table(self.table(name)))
@@ -382,7 +393,7 @@ class Repository:
 
         def compute():
             table = self.table(name)
-            scored = (doughnut_figure.lens_scores(table)
+            scored = (doughnut_figure.lens_scores(table, self.extra_dimensions(name))
                       .sort_values("area_code", kind="stable").reset_index(drop=True))
             return scored, scored["area_code"].to_numpy(), doughnut_figure.slot_titles(table)
         return self._cached("lens-table", name, compute)
@@ -393,7 +404,8 @@ class Repository:
 
         scored, codes, titles = self.lens_table(name)
         a, b = np.searchsorted(codes, code, "left"), np.searchsorted(codes, code, "right")
-        return doughnut_figure.slots(scored.iloc[a:b], self.scopes(name), titles)
+        return doughnut_figure.slots(scored.iloc[a:b], self.scopes(name), titles,
+                                     self.extra_dimensions(name))
 
     def scopes(self, name: str) -> list[str]:
         """The lens scopes (local, global) the set's indicators use; local if none."""

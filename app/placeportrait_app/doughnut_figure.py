@@ -38,7 +38,7 @@ def _scope(rows: pd.DataFrame) -> pd.Series:
     return lens.astype(str).str.split("-", n=1).str[0]
 
 
-def lens_scores(rows: pd.DataFrame) -> pd.DataFrame:
+def lens_scores(rows: pd.DataFrame, extra=()) -> pd.DataFrame:
     """Dimension scores per area and lens scope (``doughnut.score_dimensions``, mean of the
     indicators with data), for any number of areas at once."""
     cols = ["area_code", "scope", "indicator", "ring", "dimension", "status", "shortfall",
@@ -47,7 +47,7 @@ def lens_scores(rows: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["area_code", "scope", "dimension", "shortfall", "overshoot",
                                      "indicators_with_data", "indicators", "status"])
     frame = rows.assign(scope=_scope(rows))[cols]
-    return doughnut.score_dimensions(frame, by="scope")
+    return doughnut.score_dimensions(frame, by="scope", extra=extra)
 
 
 def slot_titles(rows: pd.DataFrame) -> dict:
@@ -60,11 +60,13 @@ def slot_titles(rows: pd.DataFrame) -> dict:
             for key, group in meta.groupby(["scope", "dimension"])}
 
 
-def slots(scored: pd.DataFrame, scopes: list[str], titles: dict | None = None) -> pd.DataFrame:
+def slots(scored: pd.DataFrame, scopes: list[str], titles: dict | None = None,
+          extra=()) -> pd.DataFrame:
     """Every wedge of the doughnut: scope × ring × dimension, with its angle, gap
     (shortfall or overshoot), status and hover text; no data where ``scored`` has none.
 
-    ``scored``: :func:`lens_scores` rows of one area.
+    ``scored``: :func:`lens_scores` rows of one area; ``extra``: council dimensions
+    (``dimensions.extra_for``), drawn after Raworth's in their ring.
     """
     titles = titles or {}
     found = {(r.scope, r.dimension): r for r in scored.itertuples()} if len(scored) else {}
@@ -72,7 +74,7 @@ def slots(scored: pd.DataFrame, scopes: list[str], titles: dict | None = None) -
     out = []
     for i, scope in enumerate(scopes):
         for ring in (SOCIAL, ECOLOGICAL):
-            dims = dimensions_in_ring(ring)
+            dims = dimensions_in_ring(ring, extra)
             width = span / len(dims)
             for j, dim in enumerate(dims):
                 r = found.get((scope, dim.id))
@@ -91,9 +93,9 @@ def slots(scored: pd.DataFrame, scopes: list[str], titles: dict | None = None) -
     return pd.DataFrame(out)
 
 
-def slots_for(rows: pd.DataFrame, scopes: list[str]) -> pd.DataFrame:
+def slots_for(rows: pd.DataFrame, scopes: list[str], extra=()) -> pd.DataFrame:
     """The wedges of one area from its tidy rows (a ward, or an authority's means)."""
-    return slots(lens_scores(rows), scopes or ["local"], slot_titles(rows))
+    return slots(lens_scores(rows, extra), scopes or ["local"], slot_titles(rows), extra)
 
 
 def _text_position(theta: float) -> str:

@@ -12,6 +12,7 @@ import re
 import geopandas as gpd
 import pandas as pd
 
+from placeportrait import spreadsheet_safe
 from placeportrait_app.data import TABLE_COLUMNS
 
 PROVENANCE = ["threshold", "baseline", "threshold_source", "method", "coverage", "flags",
@@ -49,7 +50,7 @@ def map_frame(repo, name: str, layer) -> pd.DataFrame:
 
 def map_csv(repo, name: str, layer) -> dict:
     frame = map_frame(repo, name, layer)
-    return {"content": frame.to_csv(index=False), "filename": f"{_slug(name)}_{_slug(layer.metric.id)}.csv",
+    return {"content": spreadsheet_safe.to_csv(frame), "filename": f"{_slug(name)}_{_slug(layer.metric.id)}.csv",
             "type": "text/csv"}
 
 
@@ -80,5 +81,5 @@ def panel_csv(repo, name: str, state: dict) -> dict | None:
     rows = rows.assign(_o=rows["area_code"].map({c: i for i, c in enumerate(codes)}))
     rows = rows.sort_values(["_o", "indicator"]).drop(columns="_o")
     rows.insert(0, "boundary_set", name)
-    return {"content": rows.to_csv(index=False), "filename": f"{_slug(name)}_{_slug(stem)}.csv",
+    return {"content": spreadsheet_safe.to_csv(rows), "filename": f"{_slug(name)}_{_slug(stem)}.csv",
             "type": "text/csv"}

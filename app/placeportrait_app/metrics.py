@@ -52,15 +52,18 @@ def higher_is_worse(ring: str, threshold, baseline, polarity: str | None = None)
     return polarity != "higher_is_better"
 
 
-def _dimension_order() -> dict[str, int]:
-    return {d.id: i for i, d in enumerate(all_dimensions())}
+def _dimension_order(extra=()) -> dict[str, int]:
+    return {d.id: i for i, d in enumerate(all_dimensions(extra))}
 
 
-def catalogue(table: pd.DataFrame) -> dict[str, Metric]:
-    """Every metric the set's scores support, in menu order."""
+def catalogue(table: pd.DataFrame, extra=()) -> dict[str, Metric]:
+    """Every metric the set's scores support, in menu order.
+
+    ``extra``: the council dimensions in the data (``dimensions.extra_for``).
+    """
     if table.empty:
         return {}
-    order = _dimension_order()
+    order = _dimension_order(extra)
     first = (table.drop_duplicates("indicator")
              .assign(_ring=lambda t: (t["ring"] != SOCIAL).astype(int),
                      _dim=lambda t: t["dimension"].map(order).fillna(999))
@@ -74,7 +77,7 @@ def catalogue(table: pd.DataFrame) -> dict[str, Metric]:
             unit=unit, period=str(row.period),
             higher_is_worse=higher_is_worse(row.ring, row.threshold, row.baseline),
             description=f"{row.title}, {row.period}", indicators=(row.indicator,))
-    labels = dimension_labels()
+    labels = dimension_labels(extra)
     rings = dict(zip(first["dimension"], first["ring"]))
     for dim in sorted(rings, key=lambda d: order.get(d, 999)):
         social = rings[dim] == SOCIAL
@@ -104,13 +107,13 @@ def _scored(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=[c for c in ("period",) if c in table.columns])
 
 
-def dimension_table(table: pd.DataFrame) -> pd.DataFrame:
+def dimension_table(table: pd.DataFrame, extra=()) -> pd.DataFrame:
     """Dimension scores of every area (mean of its indicators with data)."""
     if table.empty:
         return pd.DataFrame(columns=["area_code", "dimension", "label", "ring", "shortfall",
                                      "overshoot", "indicators_with_data", "indicators", "status"])
     cols = ["area_code", "indicator", "ring", "dimension", "status", "shortfall", "overshoot"]
-    return doughnut.score_dimensions(_scored(table[cols]))
+    return doughnut.score_dimensions(_scored(table[cols]), extra=extra)
 
 
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:

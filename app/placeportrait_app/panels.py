@@ -104,7 +104,7 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
         label = repo.authority_label(set_name, parent)
         scored = authority_rows(rows, parent)
         n = int((areas["parent_code"] == parent).sum())
-        slots = doughnut_figure.slots_for(scored, scopes)
+        slots = doughnut_figure.slots_for(scored, scopes, repo.extra_dimensions(set_name))
         blocks.append(html.Div(doughnut_block(slots, scopes, f"{label} (mean of {n} wards)",
                                               compact=True, title=f"{label}: mean of {n} wards"),
                                className="mini authority"))

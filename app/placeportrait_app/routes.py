@@ -19,10 +19,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlencode
 
+from placeportrait.errors import PlacePortraitError
 from placeportrait_app.fmt import short
 
 MAX_COMPARE = 6
 MAX_VALUE_LENGTH = 200  # longer query values are refused outright
+VIEWS = ("map", "ward", "compare")
+
+
+class InvalidStateError(PlacePortraitError):
+    """A callback was sent state the page itself could never have sent (forged or stale)."""
+
+    message = "This view's state was not recognised; reload the page to start again."
+
+    def __init__(self, detail: str):
+        super().__init__(self.message)
+        self.detail = detail  # for the log only: it may quote what a stranger sent
 
 
 @dataclass(frozen=True)
@@ -186,3 +198,56 @@ def toggle_compare(state: ViewState, code: str) -> ViewState:
         state.messages.append(f"At most {MAX_COMPARE} wards can be compared at once; "
                               "remove one first.")
     return state
+
+
+def _text_or_none(value, what: str, allowed=None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
+        raise InvalidStateError(f"{what} is not a short text")
+    if allowed is not None and value not in allowed:
+        raise InvalidStateError(f"{what} is not known")
+    return value
+
+
+def _ward_codes(value, what: str, catalog: SetCatalog) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_COMPARE:
+        raise InvalidStateError(f"{what} is not a list of at most {MAX_COMPARE} wards")
+    return [_text_or_none(code, what, catalog.wards) for code in value]
+
+
+def check_input(value, what: str) -> str | None:
+    """A control's value as the browser sent it: a short text or nothing."""
+    return _text_or_none(value, what)
+
+
+def check_state(data, known: Known) -> dict:
+    """The map or panel state a callback was sent, checked as a URL is: a dict whose set,
+    indicator, authority and wards the store knows, with at most ``MAX_COMPARE`` wards.
+
+    Dash lets a client send any JSON as a callback's state, so nothing in it is trusted.
+    Raises :class:`InvalidStateError` for anything the page could not have sent.
+    """
+    if not isinstance(data, dict):
+        raise InvalidStateError("state is not an object")
+    name = _text_or_none(data.get("set"), "set", known.sets)
+    if name is None:
+        raise InvalidStateError("state names no boundary set")
+    catalog = known.catalog(name)
+    view = data.get("view") or "map"
+    if view not in VIEWS:
+        raise InvalidStateError("view is not known")
+    version = data.get("version")
+    if version is not None and not isinstance(version, (str, int, float)):
+        raise InvalidStateError("version is not a scalar")
+    return {
+        **{k: data[k] for k in ("version",) if k in data},
+        "view": view, "set": name,
+        "indicator": _text_or_none(data.get("indicator"), "indicator", catalog.metrics),
+        "la": _text_or_none(data.get("la"), "la", catalog.authorities),
+        "ward": _text_or_none(data.get("ward"), "ward", catalog.wards),
+        "wards": _ward_codes(data.get("wards"), "wards", catalog),
+        "highlight": _ward_codes(data.get("highlight"), "highlight", catalog),
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
+from placeportrait import links
 from placeportrait.dimensions import all_dimensions
 from placeportrait_app import fmt
 
@@ -36,8 +37,9 @@ def _order(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _source(row) -> list:
     source = row.source if isinstance(row.source, str) else "unknown source"
-    if isinstance(row.source_url, str) and row.source_url.startswith(("http://", "https://")):
-        return [html.A(source, href=row.source_url, rel="noopener", target="_blank")]
+    link = links.web_link(row.source_url)
+    if link:
+        return [html.A(source, href=link, rel="noopener", target="_blank")]
     return [source]
 
 

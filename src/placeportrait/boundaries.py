@@ -23,7 +23,7 @@ import yaml
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from placeportrait import config
+from placeportrait import compressed, config, regular_files
 from placeportrait.errors import BoundaryError, FetchError, InputError, UnknownNameError
 from placeportrait.store.schema import AREA_CRS, STORE_CRS
 
@@ -112,10 +112,15 @@ def infer_vintage(code_field: str) -> str | None:
 
 def read_source(source: str, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a boundary file or URL; any failure is one line naming the source."""
-    if not re.match(r"^[a-z]+://", source) and not Path(source).exists():
-        raise BoundaryError(f"{source}: no such file")
+    if not re.match(r"^[a-z]+://", source) and not source.startswith("/vsi"):
+        if not Path(source).exists():
+            raise BoundaryError(f"{source}: no such file")
+        if not Path(source).is_dir():  # a shapefile folder or a GDB is read as one source
+            regular_files.check_input(source, "boundary file")
+    # GDAL reads zip archives itself; a gzipped file (x.geojson.gz) goes through /vsigzip/.
+    readable = f"/vsigzip/{Path(source).resolve()}" if compressed.is_gzip(source) else source
     try:
-        return pyogrio.read_dataframe(source, layer=layer)
+        return pyogrio.read_dataframe(readable, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         reason = str(exc).splitlines()[0]
         if source.startswith(("http://", "https://")):
@@ -147,6 +152,59 @@ def check_uk_bounds(gdf: gpd.GeoDataFrame, source: str) -> None:
             f"{source}: coordinates ({minx:.1f}, {miny:.1f}, {maxx:.1f}, {maxy:.1f}) in "
             f"{STORE_CRS} lie outside the UK; is the file's CRS declared correctly?"
         )
+
+
+# The smallest real UK statistical or administrative area is thousands of square metres
+# (the smallest ward of December 2023 is 2.4 ha, an output area about 0.1 ha). Degrees
+# labelled as British National Grid metres give areas of a few thousandths of a square
+# metre near the grid's origin in the sea off Scilly, inside the UK's bounding box.
+MIN_AREA_M2 = 10.0
+
+
+def check_plausible_areas(areas_m2: pd.Series, codes: pd.Series, source: str) -> None:
+    """Refuse a set with an area too small to be a real one, naming the first."""
+    tiny = np.flatnonzero(areas_m2.to_numpy() < MIN_AREA_M2)
+    if len(tiny):
+        first = tiny[0]
+        raise BoundaryError(
+            f"{source}: area {codes.iloc[first]} covers {areas_m2.iloc[first]:.3g} m² "
+            f"({len(tiny)} areas under {MIN_AREA_M2:g} m²): no UK area is that small; are "
+            "degree coordinates labelled as metres (EPSG:27700)?"
+        )
+
+
+# A code is a path segment (/ward/<code>) and part of a report's file name, so it may hold
+# only letters, digits and ``_ . -``, and start with a letter or digit.
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def normalise_codes(raw: pd.Series) -> pd.Series:
+    """Codes as text in Unicode NFKC form (fullwidth ``Ｅ０５`` is ``E05``), without
+    format characters such as zero-width spaces, and stripped of white space."""
+    import unicodedata
+
+    def clean(code):
+        if pd.isna(code):
+            return code
+        text = unicodedata.normalize("NFKC", str(code))
+        return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+    return raw.astype("string").map(clean, na_action="ignore").astype("string")
+
+
+def check_codes(codes: pd.Series, code_col: str, source: str) -> None:
+    """Refuse codes a URL or a file name cannot carry, and codes that differ only by case
+    (one ward to a reader, two to the store)."""
+    bad = codes[~codes.str.fullmatch(CODE_PATTERN).fillna(False).astype(bool)]
+    if len(bad):
+        raise BoundaryError(
+            f"{source}: {len(bad)} codes in {code_col} are not letters, digits, '_', '.' or "
+            f"'-' (up to 64, starting with a letter or digit), e.g. {bad.iloc[0]!r}")
+    folded = codes.str.upper()
+    clash = codes[folded.duplicated(keep=False)]
+    if len(clash):
+        examples = ", ".join(sorted(clash)[:4])
+        raise BoundaryError(f"{source}: codes in {code_col} differ only by case: {examples}")
 
 
 def _repair(geoms: np.ndarray, codes: pd.Series, source: str) -> tuple[np.ndarray, list[str]]:
@@ -185,7 +243,7 @@ def prepare(gdf: gpd.GeoDataFrame, *, name: str, level: str, source: str, code_f
     code_col, name_col, parent_col = detect_fields(
         columns, level, code_field, name_field, parent_field, source=source)
 
-    codes = gdf[code_col].astype("string").str.strip()
+    codes = normalise_codes(gdf[code_col])
     blank = codes.isna() | (codes == "")
     if blank.any():
         rows = ", ".join(str(i + 1) for i in np.flatnonzero(blank)[:5])
@@ -195,6 +253,7 @@ def prepare(gdf: gpd.GeoDataFrame, *, name: str, level: str, source: str, code_f
         examples = ", ".join(sorted(dup.unique())[:5])
         raise BoundaryError(
             f"{source}: {dup.nunique()} duplicate codes in {code_col}: {examples}")
+    check_codes(codes, code_col, source)
     missing_geom = gdf.geometry.isna() | gdf.geometry.is_empty
     if missing_geom.any():
         raise BoundaryError(
@@ -217,6 +276,7 @@ def prepare(gdf: gpd.GeoDataFrame, *, name: str, level: str, source: str, code_f
         shaped = shaped.to_crs(STORE_CRS)
     check_uk_bounds(shaped, source)
     shaped["area_m2"] = shaped.geometry.to_crs(AREA_CRS).area.to_numpy()
+    check_plausible_areas(shaped["area_m2"], shaped["code"], source)
     meta = {
         "name": name,
         "level": level,

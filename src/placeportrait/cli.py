@@ -9,6 +9,7 @@ from typing import Optional
 
 import click
 import typer
+import typer.main
 from rich.console import Console
 from rich.table import Table
 
@@ -159,6 +160,8 @@ def _load_boundaries(ctx, source, entry=None, *, layer=None, **options):
 @boundaries_app.command("list")
 def boundaries_list(ctx: typer.Context):
     """List the boundary sets in the store, with their area counts."""
+    from placeportrait.missing import text
+
     store = _store(ctx)
     if not store.exists() or not store.schema_version():
         out.print("no boundary sets: the store is empty (run `placeportrait boundaries load`)")
@@ -168,10 +171,13 @@ def boundaries_list(ctx: typer.Context):
         out.print("no boundary sets loaded")
         return
     table = Table("name", "level", "vintage", "areas", "loaded (UTC)", "licence",
-                  title=store.describe())
+                  caption=store.describe(), caption_justify="left", box=None, pad_edge=False,
+                  padding=(0, 1, 0, 0))
+    table.columns[0].no_wrap = True  # set names are typed into commands
+    table.columns[3].justify = "right"
     for row in sets.itertuples():
-        table.add_row(row.name, row.level, row.vintage or "", f"{row.area_count:,}",
-                      row.loaded_at[:16].replace("T", " "), row.licence or "")
+        table.add_row(row.name, row.level, text(row.vintage), f"{row.area_count:,}",
+                      text(row.loaded_at)[:16].replace("T", " "), text(row.licence, "not recorded"))
     out.print(table)
 
 
@@ -196,29 +202,63 @@ def boundaries_catalogue():
 # -- indicators ---------------------------------------------------------------------------
 @indicators_app.command("list")
 def indicators_list(ctx: typer.Context):
-    """List indicator plugins: id, ring, dimension, geography, source and last run."""
+    """List indicator plugins: id, dimension, geography, last run and (when wide) source."""
     from placeportrait import plugins
 
     registry = plugins.discover()
-    last = {}
-    store = _store(ctx)
-    if store.exists() and store.schema_version():
-        runs = store.runs()
-        for row in runs.itertuples():
-            last.setdefault(row.plugin, f"{row.status} {row.started_at[:16].replace('T', ' ')} "
-                                        f"({row.boundary_set})")
-    table = Table("id", "ring", "dimension", "geography", "source", "last run")
-    for column in table.columns:
-        column.overflow = "fold"
-    table.columns[0].no_wrap = True  # ids are copied into commands: never split them
-    for pid, plugin in sorted(registry.plugins.items()):
-        m = plugin.meta
-        table.add_row(pid, m.ring, m.dimension, m.geography, m.publisher, last.get(pid, "never"))
-    out.print(table)
+    out.print(_indicator_table(registry.plugins, _last_runs(_store(ctx)), out.width))
     for error in registry.errors:
         err.print(f"invalid plugin: {error}", markup=False, highlight=False)
     if registry.errors:
         raise typer.Exit(1)
+
+
+WIDE_TERMINAL = 140
+
+
+def _last_runs(store) -> dict[str, tuple[str, str, str]]:
+    """plugin id -> (status, start time, boundary set) of its latest run."""
+    if not (store.exists() and store.schema_version()):
+        return {}
+    last: dict[str, tuple[str, str, str]] = {}
+    for row in store.runs().itertuples():  # newest first
+        last.setdefault(row.plugin, (row.status, row.started_at[:16].replace("T", " "),
+                                     row.boundary_set))
+    return last
+
+
+def _indicator_table(plugins_by_id: dict, last: dict, width: int) -> Table:
+    """One row per plugin, grouped by ring; one line a row in an 80-column terminal.
+
+    Narrow, a run shows its date (a failed or unfinished one says so); wide, its time,
+    boundary set and the source's publisher too (`indicators show ID` always has them).
+    """
+    wide = width >= WIDE_TERMINAL
+    columns = ["id", "dimension", "geography", "last run"] + (["source"] if wide else [])
+    table = Table(*columns, box=None, pad_edge=False, padding=(0, 1, 0, 0),
+                  caption=None if wide else "Source and method: placeportrait indicators show ID",
+                  caption_justify="left")
+    for column in table.columns[:3]:
+        column.no_wrap = True  # ids and dimensions are typed into commands and YAML
+    for ring in ("social", "ecological"):
+        members = sorted((pid, p) for pid, p in plugins_by_id.items() if p.meta.ring == ring)
+        if not members:
+            continue
+        table.add_row(f"[bold]{ring.capitalize()}[/bold]")
+        for pid, plugin in members:
+            row = [pid, plugin.meta.dimension, plugin.meta.geography,
+                   _run_cell(last.get(pid), wide)]
+            table.add_row(*row, *([plugin.meta.publisher] if wide else []))
+        table.add_row()
+    return table
+
+
+def _run_cell(run: tuple[str, str, str] | None, wide: bool) -> str:
+    if run is None:
+        return "never"
+    status, started, boundary_set = run
+    when = f"{started} ({boundary_set})" if wide else started[:10]
+    return when if status == "succeeded" else f"{status} {when}"
 
 
 @indicators_app.command("show")
@@ -239,21 +279,42 @@ def indicators_show(indicator: str = typer.Argument(..., help="Indicator id.")):
 def indicators_validate(
     path: Optional[str] = typer.Argument(None, help="A plugin file, dotted path or id; "
                                          "default: every discovered plugin."),
+    inputs: list[str] = typer.Option([], "--input", metavar="ID=PATH",
+                                     help="Also read this file with the plugin and check the "
+                                     "table it gives (columns, codes, numbers); nothing is "
+                                     "written. ID.NAME=PATH for an extra source."),
 ):
-    """Check plugins' metadata and shape without running them."""
+    """Check plugins' metadata and shape without running them; with --input, their source too."""
     from placeportrait import plugins
 
+    given = _parse_inputs(inputs)
     if path:
-        plugin = plugins.load(path)
-        out.print(f"ok: {plugin.id} ({plugin.where})")
-        return
-    registry = plugins.discover()
-    for pid in sorted(registry.plugins):
-        out.print(f"ok: {pid}")
-    for error in registry.errors:
+        chosen, errors = [plugins.load(path)], []
+    else:
+        registry = plugins.discover()
+        chosen, errors = [registry.plugins[pid] for pid in sorted(registry.plugins)], registry.errors
+    for plugin in chosen:
+        out.print(f"ok: {plugin.id} ({plugin.where})" + _read_check(plugin, given),
+                  markup=False, highlight=False)
+    for error in errors:
         err.print(f"invalid plugin: {error}", markup=False, highlight=False)
-    if registry.errors:
+    if errors:
         raise typer.Exit(1)
+
+
+def _read_check(plugin, given: dict[str, str]) -> str:
+    """Read the plugin's --input file as a run would, without writing: what it holds."""
+    from placeportrait import indicator_run
+
+    if plugin.id not in given:
+        return ""
+    main, extras = indicator_run.resolve_sources(plugin, given)
+    table = plugin.load(main.path, **{name: source.path for name, source in extras.items()})
+    periods = sorted(table["period"].astype(str).unique())
+    suppressed = int(table["value"].isna().sum())
+    return (f"; {main.origin}: {len(table):,} rows, {table['code'].nunique():,} areas, "
+            f"periods {', '.join(periods)}"
+            + (f", {suppressed:,} suppressed or missing (no data)" if suppressed else ""))
 
 
 def _parse_inputs(values: list[str]) -> dict[str, str]:
@@ -271,15 +332,18 @@ def indicators_run(
     ctx: typer.Context,
     indicators: Optional[list[str]] = typer.Argument(None, help="Indicator ids (or plugin files)."),
     all_: bool = typer.Option(False, "--all", help="Run every discovered plugin."),
-    boundary_set: str = typer.Option(..., "--boundary-set", help="Boundary set to harmonise onto."),
-    inputs: list[str] = typer.Option([], "--input", help="ID=PATH: a local file instead of the "
-                                     "download; ID.NAME=PATH for a plugin's extra source."),
+    boundary_set: str = typer.Option(..., "--boundary-set", metavar="NAME",
+                                     help="Boundary set to harmonise onto."),
+    inputs: list[str] = typer.Option([], "--input", metavar="ID=PATH",
+                                     help="A local file instead of the download (.gz and "
+                                     "one-file .zip are read as they are); ID.NAME=PATH for a "
+                                     "plugin's extra source."),
     source_boundaries: list[str] = typer.Option(
-        [], "--source-boundaries", help="A boundary set holding source geometry (e.g. lsoa-2011, "
+        [], "--source-boundaries", metavar="NAME", help="A boundary set holding source geometry (e.g. lsoa-2011, "
         "or wards of an older vintage), for areal interpolation; repeatable. Each plugin uses "
         "the set holding its source's codes."),
     lookups: list[str] = typer.Option(
-        [], "--lookup", help="[FROM:TO=]PATH: an ONS best-fit lookup CSV (e.g. LSOA11CD:WD19CD="
+        [], "--lookup", metavar="[FROM:TO=]PATH", help="An ONS best-fit lookup CSV (e.g. LSOA11CD:WD19CD="
         "lookup.csv); repeatable. Used instead of areal interpolation by each plugin whose "
         "source codes it holds; columns are detected when not given."),
 ):
@@ -342,13 +406,20 @@ def score(
         None, "--thresholds", help="A council's YAML file overriding thresholds (see docs/scoring.md)."),
 ):
     """Score every stored value against its threshold and store the scores."""
-    from placeportrait import doughnut, scoring
+    from placeportrait import scoring
 
     scored = scoring.score_boundary_set(_store(ctx), boundary_set, thresholds)
-    summary = doughnut.summarise(scored)
+    out.print(_score_summary(scored), markup=False, highlight=False)
+
+
+def _score_summary(scored) -> str:
+    """'scored 1,449 values of 23 indicators on 21 areas, periods 2005 to 2023 (38): ...'"""
+    from placeportrait.indicator_run import periods_text
+
     counts = scored["status"].value_counts()
-    out.print(f"scored {len(scored):,} values of {scored['indicator'].nunique()} indicators on "
-              f"{summary.shape[0]:,} areas: " + ", ".join(f"{n:,} {s}" for s, n in counts.items()))
+    return (f"scored {len(scored):,} values of {scored['indicator'].nunique()} indicators on "
+            f"{scored['area_code'].nunique():,} areas, {periods_text(scored['period'].unique())}: "
+            + ", ".join(f"{n:,} {s}" for s, n in counts.items()))
 
 
 @app.command("export")
@@ -462,7 +533,8 @@ def demo(
     out.print(f"demo place: {manifest['place']}, {summary['area_code'].nunique()} wards, boundary set {target!r}; "
               f"{scored['indicator'].nunique()} indicators scored")
     if store.kind == "geopackage":
-        out.print(f"open it in QGIS, or `ogrinfo {store.location.display()} areas`")
+        out.print(f"open it in QGIS (one layer per boundary set, e.g. portrait_{target}), "
+                  f"or `ogrinfo {store.location.display()}`", markup=False, highlight=False)
     if serve_app:
         serve(ctx, host="127.0.0.1", port=8050, boundary_set=target)
 
@@ -472,10 +544,42 @@ USAGE_ERRORS = (click.exceptions.ClickException, *(
     (typer.TyperException,) if hasattr(typer, "TyperException") else ()))
 
 
+def _with_readable_types(command: click.Command) -> click.Command:
+    """Help that says what to type: `TEXT`, `PATH`, `INTEGER`, nothing for a flag.
+
+    Typer shows Python annotations (`<bool>`, `<list[str]>`) where a user expects a
+    placeholder; an explicit ``metavar`` on an option still wins.
+    """
+    help_option = command.get_help_option(command.context_class(command))
+    for param in [*command.params, *([help_option] if help_option else [])]:
+        if param.param_type_name == "argument":
+            # An argument's help shows its name and its type: keep the name, fix the type.
+            shown = _placeholder(param)
+            param.display_type = lambda ctx, shown=shown: shown
+        elif param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else _placeholder(param)
+    for sub in getattr(command, "commands", {}).values():
+        _with_readable_types(sub)
+    return command
+
+
+PLACEHOLDERS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH",
+                "bool": "", "file": "PATH", "directory": "DIR"}
+
+
+def _placeholder(param) -> str:
+    label = param.display_type(ctx=None).strip("<>")
+    repeated = label.startswith("list[")
+    label = label.removeprefix("list[").removesuffix("]")
+    word = PLACEHOLDERS.get(label, label.upper())
+    return f"{word}..." if repeated else word
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the project's own errors become one line on stderr and exit 1."""
+    command = _with_readable_types(typer.main.get_command(app))
     try:
-        code = app(args=argv, prog_name="placeportrait", standalone_mode=False)
+        code = command.main(args=argv, prog_name="placeportrait", standalone_mode=False)
     except PlacePortraitError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -145,6 +145,7 @@ LENSES: tuple[Lens, ...] = (
 )
 
 _BUILT_IN_BY_ID = {d.id: d for d in BUILT_IN_DIMENSIONS}
+BUILT_IN_IDS = frozenset(_BUILT_IN_BY_ID)
 _LENSES_BY_ID = {lens.id: lens for lens in LENSES}
 
 # Process-wide registry of council dimensions; functions also take ``extra=`` so that
@@ -271,6 +272,28 @@ def check_dimensions(ids: Iterable[str], extra: Iterable[Dimension] | None = Non
             f"unknown dimension(s): {', '.join(unknown)}; register council dimensions "
             "with register_local_dimension() or pass them as extra="
         )
+
+
+def extra_for(found: Iterable[tuple[str, str]], stored: Iterable[Dimension] = ()) -> tuple[Dimension, ...]:
+    """The council dimensions to pass as ``extra=`` when drawing data from a store.
+
+    ``found`` holds the (dimension, ring) pairs in the data; ``stored`` the dimensions the
+    store recorded (``Store.read_local_dimensions``). Each found dimension that is neither
+    Raworth's nor registered in this process is taken from ``stored``, or, for data loaded
+    before dimensions were recorded, named after its id ("mobility" gives "Mobility").
+    """
+    known = dimensions_by_id()
+    by_id = {d.id: d for d in stored}
+    extra: dict[str, Dimension] = {}
+    for dim, ring in found:
+        if dim in known or dim in extra or ring not in RINGS:
+            continue
+        try:
+            extra[dim] = by_id.get(dim) or local_dimension(
+                dim, str(dim).replace("_", " ").capitalize(), ring)
+        except UnknownDimensionError:
+            continue
+    return tuple(extra.values())
 
 
 def dimension_rings(extra: Iterable[Dimension] | None = None) -> dict[str, str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from placeportrait import doughnut
+from placeportrait import doughnut, qgis_layers, regular_files, spreadsheet_safe
 from placeportrait.errors import InputError
 
 FORMATS = ("csv", "geojson", "gpkg")
@@ -48,21 +49,39 @@ def export_scores(store, boundary_set: str, fmt: str, out: Path) -> int:
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+    out = regular_files.check_output(out)
     table = tidy_scores(store, boundary_set)
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.part{out.suffix}")
     try:
         if fmt == "csv":
-            table.to_csv(tmp, index=False)
+            spreadsheet_safe.to_csv(table, tmp)
         else:
-            geoms = store.read_areas(boundary_set)[["code", "geometry"]].rename(columns={"code": "area_code"})
+            areas = store.read_areas(boundary_set)
+            geoms = areas[["code", "geometry"]].rename(columns={"code": "area_code"})
             frame = gpd.GeoDataFrame(table.merge(geoms, on="area_code", how="left"),
                                      geometry="geometry", crs=geoms.crs)
             frame.to_file(tmp, driver="GeoJSON" if fmt == "geojson" else "GPKG",
                           **({"layer": "scores"} if fmt == "gpkg" else {}))
+            if fmt == "gpkg":
+                _add_summary_layer(tmp, store.read_scores(boundary_set), areas, boundary_set)
         tmp.replace(out)
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write {out}: {getattr(exc, 'strerror', None) or exc}") from None
     return len(table)
+
+
+def _add_summary_layer(path: Path, scores: pd.DataFrame, areas: gpd.GeoDataFrame,
+                       boundary_set: str) -> None:
+    """One row per area with its doughnut summary, styled for QGIS (``layer_styles``)."""
+    layer = qgis_layers.VIEW_PREFIX + boundary_set
+    summary = qgis_layers.summary_layer(scores, areas[["code", "name", "parent_code", "geometry"]])
+    gpd.GeoDataFrame(summary, geometry="geometry", crs=areas.crs).to_file(
+        path, driver="GPKG", layer=layer)
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            qgis_layers.write_styles(conn, [layer])
+    finally:
+        conn.close()

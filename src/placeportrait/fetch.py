@@ -5,6 +5,12 @@ its URL, SHA-256, size, ETag, Last-Modified and retrieval time. A later fetch as
 server whether the file changed (``If-None-Match`` / ``If-Modified-Since``); offline,
 the cached copy is used. A failed download with no cached copy names the URL and the
 reason. ``--input ID=PATH`` bypasses all of this with a local file.
+
+A download has an overall deadline and a size cap as well as a per-read timeout, so a
+server that trickles a byte every few seconds or sends an endless body cannot hang a
+run or fill the disk: ``PLACEPORTRAIT_DOWNLOAD_DEADLINE`` (seconds, default 1800) and
+``PLACEPORTRAIT_DOWNLOAD_MAX_BYTES`` (default 4 GiB) change them. A download that fails
+for any reason leaves nothing in the cache.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -25,7 +32,27 @@ from placeportrait import __version__, config
 from placeportrait.errors import FetchError
 
 CHUNK = 1 << 16
-TIMEOUT_S = 60
+TIMEOUT_S = 60  # for the connection and for each read
+DEADLINE_ENV, DEADLINE_S = "PLACEPORTRAIT_DOWNLOAD_DEADLINE", 1800.0
+MAX_BYTES_ENV, MAX_BYTES = "PLACEPORTRAIT_DOWNLOAD_MAX_BYTES", 4 << 30
+
+
+def _limit(env: str, default: float) -> float:
+    raw = os.environ.get(env)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise FetchError(f"{env}={raw!r}: give a positive number")
+    return value
+
+
+def limits() -> tuple[float, int]:
+    """(deadline in seconds, size cap in bytes) for one download, from the environment."""
+    return _limit(DEADLINE_ENV, DEADLINE_S), int(_limit(MAX_BYTES_ENV, MAX_BYTES))
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,8 @@ def fetch(url: str, *, cache: Path | None = None, refresh: bool = True,
     if record and not refresh:
         return Source(**{**record, "path": data_path, "from_cache": True})
 
+    deadline, max_bytes = limits()
+    deadline += time.monotonic()
     request = urllib.request.Request(url, headers={"User-Agent": f"placeportrait/{__version__}"})
     if record and record.get("etag"):
         request.add_header("If-None-Match", record["etag"])
@@ -102,30 +131,16 @@ def fetch(url: str, *, cache: Path | None = None, refresh: bool = True,
 
     data_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = data_path.with_name(data_path.name + f".{os.getpid()}.part")
-    h = hashlib.sha256()
     try:
-        with response, open(tmp, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with Progress("[progress.description]{task.description}", BarColumn(),
-                          DownloadColumn(), TransferSpeedColumn(), transient=True,
-                          disable=not show_progress) as progress:
-                task = progress.add_task(f"downloading {Path(urlparse(url).path).name}", total=total)
-                while block := response.read(CHUNK):
-                    out.write(block)
-                    h.update(block)
-                    progress.advance(task, len(block))
-        if total is not None and tmp.stat().st_size != total:
-            raise FetchError(f"cannot download {url}: truncated ({tmp.stat().st_size} of {total} bytes)")
-        digest = h.hexdigest()
+        with response:
+            digest = _download(response, url, tmp, deadline, max_bytes, show_progress)
         if expected_sha256 and digest != expected_sha256:
             raise FetchError(f"cannot download {url}: checksum {digest} is not the expected {expected_sha256}")
         tmp.replace(data_path)
     except (OSError, urllib.error.URLError) as exc:
-        tmp.unlink(missing_ok=True)
         raise FetchError(f"cannot download {url}: {exc}") from None
-    except BaseException:
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
     source = Source(
         path=data_path, sha256=digest, origin=url,
         retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -133,6 +148,38 @@ def fetch(url: str, *, cache: Path | None = None, refresh: bool = True,
     )
     record_path.write_text(json.dumps({**asdict(source), "path": str(data_path)}, indent=2))
     return source
+
+
+def _download(response, url: str, tmp: Path, deadline: float, max_bytes: int,
+              show_progress: bool) -> str:
+    """Stream ``response`` into ``tmp`` within the deadline and size cap; its SHA-256.
+
+    ``read1`` returns whatever has arrived, so the deadline is checked at least once per
+    read timeout however slowly the server sends.
+    """
+    total = int(response.headers.get("Content-Length") or 0) or None
+    if total is not None and total > max_bytes:
+        raise FetchError(f"cannot download {url}: {total:,} bytes is over the "
+                         f"{max_bytes:,}-byte cap ({MAX_BYTES_ENV})")
+    h, size = hashlib.sha256(), 0
+    with open(tmp, "wb") as out, Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), transient=True, disable=not show_progress) as progress:
+        task = progress.add_task(f"downloading {Path(urlparse(url).path).name}", total=total)
+        while block := response.read1(CHUNK):
+            size += len(block)
+            if size > max_bytes:
+                raise FetchError(f"cannot download {url}: more than {max_bytes:,} bytes, "
+                                 f"the cap ({MAX_BYTES_ENV}); nothing was kept")
+            if time.monotonic() > deadline:
+                raise FetchError(f"cannot download {url}: not finished within the "
+                                 f"deadline ({DEADLINE_ENV}); nothing was kept")
+            out.write(block)
+            h.update(block)
+            progress.advance(task, len(block))
+    if total is not None and size != total:
+        raise FetchError(f"cannot download {url}: truncated ({size} of {total} bytes)")
+    return h.hexdigest()
 
 
 def _fallback(url: str, record: dict | None, data_path: Path, reason: str) -> Source:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from placeportrait import fetch, harmonise
+from placeportrait import compressed, dimensions, fetch, harmonise, scoring
 from placeportrait.errors import (HarmoniseError, InputError, MissingGeographyError,
                                   PlacePortraitError)
 from placeportrait.plugins import IndicatorPlugin
@@ -63,11 +63,29 @@ class RunResult:
     periods: list[str]
     source: str
     warnings: list[str] = field(default_factory=list)
+    flags: dict[str, int] = field(default_factory=dict)  # flag -> areas carrying it
+    suppressed: int = 0  # source rows whose value was suppressed or missing (no data)
 
     def summary(self) -> str:
         share = self.areas_with_data / self.areas if self.areas else 0
-        return (f"{self.indicator}: {self.areas_with_data:,} of {self.areas:,} areas have data "
-                f"({share:.0%}) by {self.method}, periods {', '.join(self.periods)}; run {self.run_id[:8]}")
+        text = (f"{self.indicator}: {self.areas_with_data:,} of {self.areas:,} areas have data "
+                f"({share:.0%}) by {self.method}, {periods_text(self.periods)}; "
+                f"run {self.run_id[:8]}")
+        for flag, count in sorted(self.flags.items()):
+            text += f"; {flag} ({count:,} areas)"
+        if self.suppressed:
+            text += f"; {self.suppressed:,} source rows suppressed or missing (no data)"
+        return text
+
+
+def periods_text(periods) -> str:
+    """'period 2017', 'periods 2019, 2020', or 'periods 2005 to 2019 (15)' for many."""
+    periods = sorted(str(p) for p in periods)
+    if len(periods) == 1:
+        return f"period {periods[0]}"
+    if len(periods) <= 3:
+        return f"periods {', '.join(periods)}"
+    return f"periods {periods[0]} to {periods[-1]} ({len(periods)})"
 
 
 def resolve_sources(plugin: IndicatorPlugin, inputs: dict[str, str]) -> tuple[fetch.Source, dict]:
@@ -128,7 +146,9 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
                       "extra_sources": {k: {"source": s.origin, "sha256": s.sha256}
                                         for k, s in extras.items()}}
         store.commit_values(run_id, boundary_set, meta.id, values, source_checksum=main.sha256,
-                            messages=json.dumps(provenance), indicator_meta=indicator_record(meta))
+                            messages=json.dumps(provenance), indicator_meta=indicator_record(meta),
+                            scores=scoring.score_new_values(store, boundary_set, meta, values),
+                            local_dimension=_local_dimension_record(meta.dimension))
     except BaseException as exc:
         message = str(exc) if isinstance(exc, PlacePortraitError) else f"{type(exc).__name__}: {exc}"
         try:
@@ -138,7 +158,28 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
         raise
     with_data = values.loc[values["value"].notna(), "area_code"].nunique()
     return RunResult(run_id, meta.id, boundary_set, method, len(targets), with_data,
-                     sorted(values["period"].unique()), main.origin, warnings)
+                     sorted(values["period"].unique()), main.origin, warnings,
+                     flags=_flag_counts(values), suppressed=int(table["value"].isna().sum()))
+
+
+def _local_dimension_record(dimension_id: str) -> dict | None:
+    """The council dimension an indicator belongs to, for the store; None for Raworth's."""
+    if dimension_id in dimensions.BUILT_IN_IDS:
+        return None
+    dimension = dimensions.get_dimension(dimension_id)
+    return {"id": dimension.id, "label": dimension.label, "ring": dimension.ring}
+
+
+def _flag_counts(values: pd.DataFrame) -> dict[str, int]:
+    """Each flag the run put on its values, with the number of areas carrying it."""
+    flagged = values.loc[values["flags"].notna() & (values["flags"].astype(str) != ""),
+                         ["area_code", "flags"]]
+    pairs = {(code, flag.strip()) for code, flags in flagged.itertuples(index=False)
+             for flag in str(flags).split(";") if flag.strip()}
+    counts: dict[str, int] = {}
+    for _, flag in pairs:
+        counts[flag] = counts.get(flag, 0) + 1
+    return counts
 
 
 STORED_META = ("id", "title", "description", "ring", "dimension", "lens", "unit", "polarity",
@@ -406,7 +447,7 @@ def _lookup_frame(path: Path) -> tuple[pd.DataFrame, dict[str, set]]:
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _LOOKUP_FRAMES:  # one national lookup serves every plugin of a run
         _LOOKUP_FRAMES.clear()
-        frame = readers.read_csv(path)
+        frame = readers.read_csv(compressed.unpacked(path))
         _LOOKUP_FRAMES[key] = frame, {c: set(frame[c].dropna().astype(str).str.strip())
                                       for c in frame.columns}
     return _LOOKUP_FRAMES[key]
@@ -460,7 +501,7 @@ def _once(read):
 def _read_lookup(path, spec):
     from placeportrait import readers
 
-    frame = readers.read_csv(path)
+    frame = readers.read_csv(compressed.unpacked(path))
     readers.require_columns(frame, [spec["from"], spec["to"]], path)
     return frame
 

@@ -31,7 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from placeportrait import dimensions, readers
+from placeportrait import compressed, dimensions, readers
 from placeportrait.errors import InputError, InvalidPluginError, UnknownNameError
 
 ENTRY_POINT_GROUP = "placeportrait.indicators"
@@ -41,6 +41,9 @@ GEOGRAPHIES = ("ward", "lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "
 MEASURE_KINDS = ("extensive", "intensive")
 POLARITIES = ("higher_is_better", "lower_is_better")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+# Text an analyst meant to replace: "TODO: ...", "TBC", "...", "xxx", "?".
+PLACEHOLDER = re.compile(r"^\s*((todo|tbd|tbc|fixme|xxx+|placeholder)\b.*|[.…?\s-]*)$",
+                         re.IGNORECASE | re.DOTALL)
 
 SOURCE_TABLE = pa.DataFrameSchema(
     {
@@ -95,7 +98,11 @@ class IndicatorMeta:
         def need(mapping, key, ctx=""):
             if not isinstance(mapping, dict) or mapping.get(key) in (None, ""):
                 raise InvalidPluginError(f"{where}: metadata is missing {ctx}{key!r}")
-            return mapping[key]
+            value = mapping[key]
+            if isinstance(value, str) and PLACEHOLDER.match(value):
+                raise InvalidPluginError(f"{where}: metadata {ctx}{key} is a placeholder "
+                                         f"({value!r}): give the real text")
+            return value
 
         def one_of(value, options, key):
             if value not in options:
@@ -180,14 +187,25 @@ class IndicatorPlugin:
 
     def load(self, path: Path, **extra: Path) -> pd.DataFrame:
         """``read`` plus validation: the only way the engine calls a plugin."""
+        given = {"": Path(path), **{name: Path(p) for name, p in extra.items()}}
+        files = {name: compressed.unpacked(p) for name, p in given.items()}
         try:
-            table = self.read(Path(path), **extra)
-        except (InputError, InvalidPluginError):
+            table = self.read(files[""], **{name: p for name, p in files.items() if name})
+        except InvalidPluginError:
             raise
+        except InputError as exc:
+            raise InputError(self._named(str(exc), given, files)) from None
         except Exception as exc:  # a plugin's own bug must still be one clear line
             raise InputError(f"plugin {self.id}: reading {path} failed: "
                              f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         return validate_table(table, self.id, path, self.meta.geography)
+
+    def _named(self, message: str, given: dict, files: dict) -> str:
+        """A reader's error as the user should see it: which plugin, and the file they gave."""
+        for name in given:
+            message = compressed.name_given(message, given[name], files[name])
+        prefix = f"plugin {self.id}: "
+        return message if message.startswith(prefix) else prefix + message
 
 
 def validate_table(table, plugin_id: str, path, geography: str) -> pd.DataFrame:

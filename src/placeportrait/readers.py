@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from placeportrait import regular_files
 from placeportrait.errors import InputError
 
 SUPPRESSED = ["..", ".", "c", "*", "x", "-", ":", "z", "[c]", "[x]", "[z]", "[low]", "n/a",
@@ -22,8 +24,10 @@ SUPPRESSED = ["..", ".", "c", "*", "x", "-", ":", "z", "[c]", "[x]", "[z]", "[lo
 
 
 def sniff(path: Path) -> None:
-    """Refuse files that are plainly not data: empty, HTML pages, binary junk."""
-    head = path.read_bytes()[:2048]
+    """Refuse files that are plainly not data: special files, empty, HTML pages, binary junk."""
+    regular_files.check_input(path, "source file")
+    with open(path, "rb") as fh:
+        head = fh.read(2048)
     if not head.strip():
         raise InputError(f"{path}: the file is empty")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
@@ -32,14 +36,31 @@ def sniff(path: Path) -> None:
 
 
 def read_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf-8-sig",
-             na_values=None, thousands: str | None = ",", dtype=str) -> pd.DataFrame:
-    """Read a CSV with everything as text, so callers decide what is numeric.
+             na_values=None, thousands: str | None = ",", dtype=str,
+             numbers: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a published CSV: every column as text, except the ``numbers`` columns.
 
-    ``skip_rows`` skips title rows above the header.
+    Parameters
+    ----------
+    path : the file. A plugin's sources arrive already decompressed
+        (:mod:`placeportrait.compressed`).
+    skip_rows : title rows above the header.
+    numbers : columns to convert with :func:`to_number`: ``"1,296"`` becomes 1296.0,
+        suppressed markers (``..``, ``c``, ``x``, ...) become NaN (no data), and any other
+        text fails with the row and column.
+
+    Examples
+    --------
+    >>> frame = read_csv("households.csv", numbers=["households"])  # doctest: +SKIP
+    >>> frame["households"].tolist()  # the file held "1,296", "..", "85"  # doctest: +SKIP
+    [1296.0, nan, 85.0]
     """
     path = Path(path)
     sniff(path)
     raw = path.read_bytes()
+    if raw.startswith(b"PK\x03\x04"):
+        raise InputError(f"{path}: is a zip archive of several files, not a CSV: "
+                         "unzip it and pass the file to read")
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -51,6 +72,10 @@ def read_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf-8-sig",
         raise InputError(f"{path}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     _check_row_lengths(path, text, len(frame.columns), skip_rows)
+    require_columns(frame, numbers, path)
+    for column in numbers:
+        frame[column] = to_number(frame[column], column=column, path=path,
+                                  header_rows=skip_rows + 1)
     return frame
 
 

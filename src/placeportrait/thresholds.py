@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from placeportrait import regular_files
 from placeportrait.errors import InputError
 
 TOP_LEVEL_KEYS = ("name", "description", "thresholds")
@@ -205,9 +206,10 @@ def load_overrides(path: str | Path) -> ThresholdSet:
     """
     path = Path(path)
     try:
+        regular_files.check_input(path, "threshold file")
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ThresholdError(f"{path}: no such threshold file") from None
+    except InputError as exc:
+        raise ThresholdError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ThresholdError(f"{path}: cannot read threshold file ({exc})") from None
     try:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from placeportrait import missing, regular_files
 from placeportrait.errors import InputError, UnknownNameError
 
 FORMATS = ("pdf", "html")
@@ -272,6 +273,7 @@ def render_ward_report(store, boundary_set: str | None, code: str, fmt: str = "p
 def _write_atomic(path: Path, payload) -> None:
     """Write beside ``path`` and rename over it: a failure never leaves half a report."""
     data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    regular_files.check_output(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -374,7 +376,7 @@ def _index_html(data, entries: list[dict], lad: str, generated_at: datetime, kin
     return _env().get_template("index.html.j2").render(
         css=Markup(_css() if kind == "html" else ""), title=f"Ward reports: {authority} ({lad})",
         heading=f"{authority}: ward reports", entries=entries, boundary_set=data.boundary_set,
-        vintage=data.meta.get("vintage") or "unknown", version=__version__,
+        vintage=missing.text(data.meta.get("vintage"), "unknown"), version=__version__,
         generated=content.fmt_date(generated_at.isoformat()), link=(kind == "html"))
 
 
@@ -411,6 +413,22 @@ def _index_entries(data, codes: list[str], fmt: str) -> list[dict]:
     return entries
 
 
+def _check_unique_file_names(areas, chosen: list[str], fmt: str) -> None:
+    """Two wards whose reports would share a file name (ignoring case, as some file
+    systems do) would silently overwrite one another: refuse before writing anything."""
+    from placeportrait.report import content
+
+    names = areas.set_index("code")["name"]
+    seen: dict[str, str] = {}
+    for code in chosen:
+        name = names.get(code)
+        file_name = content.report_filename(code, name if isinstance(name, str) else code, fmt)
+        other = seen.setdefault(file_name.lower(), code)
+        if other != code:
+            raise InputError(f"wards {other!r} and {code!r} would both be written to {file_name}; "
+                             "reload the boundary set (codes are now checked at load)")
+
+
 def write_reports(store, boundary_set: str | None, codes: Iterable[str] | None, fmt: str,
                   out_dir, lad: str | None = None, workers: int = 2,
                   progress: Callable[[Path], None] | None = None,
@@ -431,7 +449,9 @@ def write_reports(store, boundary_set: str | None, codes: Iterable[str] | None, 
     _check_format(fmt)
     if boundary_set is None:
         boundary_set = content.default_boundary_set(store)
-    chosen = resolve_codes(store.read_area_table(boundary_set), boundary_set, list(codes or []), lad)
+    areas = store.read_area_table(boundary_set)
+    chosen = resolve_codes(areas, boundary_set, list(codes or []), lad)
+    _check_unique_file_names(areas, chosen, fmt)
     data = content.load_set(store, boundary_set, codes=chosen)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

@@ -20,16 +20,15 @@ from importlib import resources
 
 import pandas as pd
 
-from placeportrait import __version__, doughnut
+from placeportrait import __version__, dimensions, doughnut, links, missing
 from placeportrait.dimensions import (
     ECOLOGICAL,
     LENSES,
     SOCIAL,
     all_dimensions,
-    dimensions_by_id,
-    local_dimension,
 )
 from placeportrait.errors import InputError, UnknownNameError
+from placeportrait.missing import is_missing
 
 NO_DATA = "no data"
 NO_AUTHORITY = "no recorded authority"
@@ -63,15 +62,6 @@ GEOGRAPHIES = {
 
 
 # -------------------------------------------------------------------------- formatting
-
-def is_missing(value) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
 
 def fmt_number(value, missing: str = NO_DATA) -> str:
     """A value to about three significant figures; NaN is "no data", never 0."""
@@ -128,7 +118,7 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def periods_text(periods: list[str]) -> str:
+def periodstext(periods: list[str]) -> str:
     """``2005–2019 (15 periods)`` for a run of years, else the list; one period: ``""``."""
     if len(periods) < 2:
         return ""
@@ -168,7 +158,8 @@ def slugify(text: str) -> str:
 
 def report_filename(code: str, name: str, fmt: str) -> str:
     """``E05015239-altrincham.pdf``: the code keeps names unique, the name keeps them readable."""
-    safe_code = re.sub(r"[^A-Za-z0-9_-]+", "-", str(code)).strip("-") or "area"
+    # Codes are checked at load (boundaries.CODE_PATTERN), so this keeps them as they are.
+    safe_code = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(code)).strip("-.") or "area"
     return f"{safe_code}-{slugify(name)}.{fmt}"
 
 
@@ -201,7 +192,7 @@ def geography_name(geography: str | None) -> str:
     return name
 
 
-def method_text(method: str | None, geography: str | None) -> str:
+def methodtext(method: str | None, geography: str | None) -> str:
     if is_missing(method) or not method:
         return "Not recorded"
     template = METHODS.get(str(method))
@@ -299,19 +290,6 @@ def _latest_rows(tidy: pd.DataFrame) -> pd.DataFrame:
     return tidy[tidy["period"] == latest_period].reset_index(drop=True)
 
 
-def _extra_dimensions(tidy: pd.DataFrame) -> tuple:
-    """Council dimensions found in the data but not registered in this process."""
-    known = dimensions_by_id()
-    extra = []
-    for (dim, ring), _ in tidy.groupby(["dimension", "ring"]):
-        if dim not in known and ring in (SOCIAL, ECOLOGICAL):
-            try:
-                extra.append(local_dimension(dim, str(dim).replace("_", " ").capitalize(), ring))
-            except ValueError:
-                continue
-    return tuple(extra)
-
-
 def load_set(store, boundary_set: str, codes=None) -> SetData:
     """Read a boundary set's scores, areas, indicator metadata and runs.
 
@@ -334,7 +312,8 @@ def load_set(store, boundary_set: str, codes=None) -> SetData:
     runs = store.runs()
     runs = runs[runs["run_id"].isin(set(tidy["run_id"].dropna()))].set_index("run_id")
     latest = _latest_rows(tidy)
-    extra = _extra_dimensions(tidy)
+    found = tidy[["dimension", "ring"]].drop_duplicates().itertuples(index=False)
+    extra = dimensions.extra_for(found, store.read_local_dimensions())
     return SetData(
         boundary_set=boundary_set, meta=meta, table=table, areas=areas, tidy=tidy, latest=latest,
         indicators=indicators, runs=runs,
@@ -411,7 +390,7 @@ def _comparison(row) -> str:
     return "better" if better else "worse"
 
 
-def _rank_text(row, ties: int) -> str:
+def _ranktext(row, ties: int) -> str:
     if is_missing(row["rank"]):
         return "not ranked (no data)"
     rank = int(row["rank"])
@@ -472,10 +451,6 @@ def _read_run_info(data: SetData, run_id) -> dict:
     }
 
 
-def _text(value) -> str:
-    return "" if is_missing(value) else str(value)
-
-
 def _lens_label(lens: str) -> str:
     for item in LENSES:
         if item.id == lens:
@@ -521,31 +496,31 @@ def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
         else:
             gap_text = ""
         baseline = row["baseline"]
-        unit = _text(row["unit"]) or _text(meta.get("unit") if len(meta) else "")
+        unit = missing.text(row["unit"]) or missing.text(meta.get("unit") if len(meta) else "")
         coverage = row["coverage"]
         out.append(IndicatorRow(
-            id=row["indicator"], title=_text(row["title"]) or row["indicator"],
-            description=_text(meta.get("description")) if len(meta) else "",
+            id=row["indicator"], title=missing.text(row["title"]) or row["indicator"],
+            description=missing.text(meta.get("description")) if len(meta) else "",
             ring=row["ring"], dimension=row["dimension"],
             dimension_label=labels.get(row["dimension"], str(row["dimension"])),
-            lens=_text(row["lens"]), lens_label=_lens_label(_text(row["lens"])),
-            period=_text(row["period"]), periods=list(periods.get(row["indicator"], [])),
-            periods_text=periods_text(list(periods.get(row["indicator"], []))),
+            lens=missing.text(row["lens"]), lens_label=_lens_label(missing.text(row["lens"])),
+            period=missing.text(row["period"]), periods=list(periods.get(row["indicator"], [])),
+            periods_text=periodstext(list(periods.get(row["indicator"], []))),
             value=float(row["value"]) if not is_missing(row["value"]) else float("nan"),
             value_text=fmt_number(row["value"]), value_with_unit=fmt_with_unit(row["value"], unit),
             unit=unit,
             threshold=float(row["threshold"]) if not is_missing(row["threshold"]) else float("nan"),
             threshold_text=fmt_number(row["threshold"]),
             baseline_text=fmt_number(0.0 if is_missing(baseline) else baseline),
-            threshold_source=_text(row["threshold_source"]),
+            threshold_source=missing.text(row["threshold_source"]),
             status=status, status_text=STATUS_TEXT.get(status, status), gap=gap, gap_text=gap_text,
             authority_text=fmt_number(row["parent_value"]), nation_text=fmt_number(row["nation_value"]),
-            comparison=_comparison(row), rank_text=_rank_text(row, same_rank),
+            comparison=_comparison(row), rank_text=_ranktext(row, same_rank),
             rank_position=position,
             flags=_flags(row, boundary_year, coverage),
-            source=_text(row["source"]), source_url=_text(row["source_url"]),
-            licence=_text(row["licence"]), attribution=_text(row["attribution"]),
-            method=method_text(row["method"], meta.get("geography") if len(meta) else None),
+            source=missing.text(row["source"]), source_url=missing.text(row["source_url"]),
+            licence=missing.text(row["licence"]), attribution=missing.text(row["attribution"]),
+            method=methodtext(row["method"], meta.get("geography") if len(meta) else None),
             coverage_text=fmt_percent(coverage) if not is_missing(coverage) else "not recorded",
             coverage=None if is_missing(coverage) else float(coverage),
             source_rows="" if is_missing(row["source_rows"]) else f"{int(row['source_rows']):,}",
@@ -612,18 +587,18 @@ def provenance(data: SetData) -> dict:
         meta = data.indicators.loc[indicator] if indicator in data.indicators.index else None
         periods = sorted(data.tidy.loc[data.tidy["indicator"] == indicator, "period"].dropna().unique())
         items.append({
-            "id": indicator, "title": _text(first["title"]) or indicator,
-            "ring": first["ring"], "lens": _text(first["lens"]), "dimension": first["dimension"],
-            "period": _text(first["period"]), "periods_text": periods_text([str(p) for p in periods]),
-            "source": _text(first["source"]) or "not recorded", "url": _text(first["source_url"]),
-            "licence": _text(first["licence"]) or "not recorded",
-            "attribution": _text(first["attribution"]) or "not recorded",
-            "method": method_text(_mode(rows["method"]),
+            "id": indicator, "title": missing.text(first["title"]) or indicator,
+            "ring": first["ring"], "lens": missing.text(first["lens"]), "dimension": first["dimension"],
+            "period": missing.text(first["period"]), "periods_text": periodstext([str(p) for p in periods]),
+            "source": missing.text(first["source"]) or "not recorded", "url": missing.text(first["source_url"]),
+            "licence": missing.text(first["licence"]) or "not recorded",
+            "attribution": missing.text(first["attribution"]) or "not recorded",
+            "method": methodtext(_mode(rows["method"]),
                                   meta.get("geography") if meta is not None else None),
             "threshold": fmt_number(first["threshold"]),
             "baseline": fmt_number(0.0 if is_missing(first["baseline"]) else first["baseline"]),
-            "unit": _text(first["unit"]),
-            "citation": _text(_mode(rows["threshold_source"])) or "no citation recorded",
+            "unit": missing.text(first["unit"]),
+            "citation": missing.text(_mode(rows["threshold_source"])) or "no citation recorded",
             "run": _run_info(data, _mode(rows["run_id"])),
         })
     items.sort(key=lambda r: (0 if r["ring"] == SOCIAL else 1, lens_order.get(r["lens"], 9),
@@ -635,7 +610,8 @@ def provenance(data: SetData) -> dict:
         found = next((x for x in sources if x["key"] == key), None)
         if found is None:
             found = {"key": key, "number": len(sources) + 1, "source": item["source"],
-                     "url": item["url"], "licence": item["licence"],
+                     "url": item["url"], "link": links.web_link(item["url"]),
+                     "licence": item["licence"],
                      "attribution": item["attribution"], "indicators": []}
             sources.append(found)
         found["indicators"].append(item["title"])
@@ -648,9 +624,9 @@ def provenance(data: SetData) -> dict:
     meta = data.meta
     data._provenance = {"boundary_set": data.boundary_set, "indicators": items,
                         "sources": sources, "citations": citations,
-                        "boundary_vintage": _text(meta.get("vintage")) or "unknown",
-                        "boundary_licence": _text(meta.get("licence")),
-                        "boundary_attribution": _text(meta.get("attribution"))}
+                        "boundary_vintage": missing.text(meta.get("vintage")) or "unknown",
+                        "boundary_licence": missing.text(meta.get("licence")),
+                        "boundary_attribution": missing.text(meta.get("attribution"))}
     return data._provenance
 
 
@@ -856,10 +832,10 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
         "nation_wards": nation_wards,
         "area_km2": "" if is_missing(area_km2) else f"{float(area_km2) / 1e6:,.2f}",
         "boundary_set": data.boundary_set,
-        "boundary_vintage": _text(meta.get("vintage")) or "unknown",
+        "boundary_vintage": missing.text(meta.get("vintage")) or "unknown",
         "boundary_loaded": fmt_date(meta.get("loaded_at")),
-        "boundary_licence": _text(meta.get("licence")),
-        "boundary_attribution": _text(meta.get("attribution")),
+        "boundary_licence": missing.text(meta.get("licence")),
+        "boundary_attribution": missing.text(meta.get("attribution")),
         "scored": fmt_date(scored_at.max()) if len(scored_at) else "unknown",
         "generated": fmt_date(generated_at.isoformat()),
         "generated_iso": generated_at.isoformat(timespec="seconds"),

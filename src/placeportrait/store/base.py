@@ -85,6 +85,14 @@ class Store(ABC):
     def _write(self):
         """Context manager yielding a Connection in one atomic write unit."""
 
+    def _serialise(self, conn: Connection, *key: str) -> None:
+        """Within a write: wait until no other write of the same ``key`` is in progress.
+
+        The GeoPackage serialises every write with its file lock, so this is a no-op
+        there; PostGIS overrides it with a transaction-scoped advisory lock, so two runs
+        of one indicator replace its rows one after the other instead of both inserting.
+        """
+
     def _insert_frame(self, conn, table: sa.Table, frame: pd.DataFrame) -> None:
         """Insert every row of ``frame`` (columns named as ``table``'s) in one executemany.
 
@@ -254,24 +262,38 @@ class Store(ABC):
 
     def commit_values(self, run_id: str, boundary_set: str, indicator: str,
                       values: pd.DataFrame, *, source_checksum: str | None, messages: str,
-                      indicator_meta: dict | None = None) -> None:
+                      indicator_meta: dict | None = None,
+                      scores: pd.DataFrame | None = None,
+                      local_dimension: dict | None = None) -> None:
         """Replace an indicator's values for the periods in ``values`` and mark the run
         succeeded, in one atomic unit: readers see the old values or the new, never a mix.
 
         ``values`` has columns ``area_code, period, value, unit, method, coverage,
-        source_rows, flags``; a NaN value is stored as NULL (no data).
+        source_rows, flags``; a NaN value is stored as NULL (no data). ``scores``, the
+        same rows scored (:func:`placeportrait.scoring.score_new_values`), replace the
+        indicator's scores for those periods in the same unit, so scores never describe
+        values that are gone. ``local_dimension`` (``id, label, ring``) records the
+        council dimension the indicator belongs to, if it is not one of Raworth's.
         """
         v = schema.indicator_values.c
         rows = values.assign(boundary_set=boundary_set, indicator=indicator, run_id=run_id)
         rows = rows[[c.name for c in schema.indicator_values.columns]]
         periods = sorted(values["period"].unique())
         with self._write() as conn:
+            self._serialise(conn, "indicator", indicator)
             if indicator_meta is not None:
                 conn.execute(sa.delete(schema.indicators).where(schema.indicators.c.id == indicator))
                 conn.execute(sa.insert(schema.indicators), [{**indicator_meta, "updated_at": utcnow()}])
             conn.execute(sa.delete(schema.indicator_values).where(
                 v.boundary_set == boundary_set, v.indicator == indicator, v.period.in_(periods)))
             self._insert_frame(conn, schema.indicator_values, rows)
+            if scores is not None:
+                self._replace_indicator_scores(conn, boundary_set, indicator, periods, scores)
+            if local_dimension is not None:
+                d = schema.local_dimensions.c
+                conn.execute(sa.delete(schema.local_dimensions).where(d.id == local_dimension["id"]))
+                conn.execute(sa.insert(schema.local_dimensions),
+                             [{**local_dimension, "updated_at": utcnow()}])
             conn.execute(sa.update(schema.runs).where(schema.runs.c.run_id == run_id).values(
                 status="succeeded", finished_at=utcnow(), rows=len(rows), messages=messages,
                 source_checksum=source_checksum))
@@ -331,14 +353,41 @@ class Store(ABC):
                 conn.execute(sa.select(schema.indicators).order_by(schema.indicators.c.id))
                 .mappings().all(), columns=[c.name for c in schema.indicators.columns])
 
+    def read_local_dimensions(self) -> tuple:
+        """The council dimensions recorded by runs, as :class:`~placeportrait.dimensions.Dimension`."""
+        from placeportrait.dimensions import local_dimension
+
+        d = schema.local_dimensions.c
+        with self.engine().connect() as conn:
+            rows = conn.execute(sa.select(d.id, d.label, d.ring).order_by(d.id)).all()
+        return tuple(local_dimension(*row) for row in rows)
+
     # -- scores ------------------------------------------------------------------------------
     def replace_scores(self, boundary_set: str, scores: pd.DataFrame) -> None:
         """Replace all scores of a set in one atomic unit."""
         cols = [c.name for c in schema.scores.columns]
         rows = scores.assign(boundary_set=boundary_set, scored_at=utcnow())[cols]
         with self._write() as conn:
+            self._serialise(conn, "scores", boundary_set)
             conn.execute(sa.delete(schema.scores).where(schema.scores.c.boundary_set == boundary_set))
             self._insert_frame(conn, schema.scores, rows)
+
+    def _replace_indicator_scores(self, conn, boundary_set, indicator, periods, scores) -> None:
+        s = schema.scores.c
+        self._serialise(conn, "scores", boundary_set)
+        conn.execute(sa.delete(schema.scores).where(
+            s.boundary_set == boundary_set, s.indicator == indicator, s.period.in_(periods)))
+        rows = scores.assign(boundary_set=boundary_set, scored_at=utcnow())
+        self._insert_frame(conn, schema.scores, rows[[c.name for c in schema.scores.columns]])
+
+    def score_thresholds(self, boundary_set: str, indicator: str) -> tuple | None:
+        """(threshold, baseline, threshold_source) the set's scores of ``indicator`` use now,
+        or None when it has no scores."""
+        s = schema.scores.c
+        with self.engine().connect() as conn:
+            row = conn.execute(sa.select(s.threshold, s.baseline, s.threshold_source).where(
+                s.boundary_set == boundary_set, s.indicator == indicator).limit(1)).first()
+        return None if row is None else (float(row[0]), float(row[1] or 0.0), row[2])
 
     def read_scores(self, boundary_set: str) -> pd.DataFrame:
         self.boundary_set(boundary_set)
@@ -364,6 +413,7 @@ class Store(ABC):
         rows = table.assign(source_fingerprint=fingerprint, boundary_set=boundary_set)
         rows = rows[[col.name for col in schema.crosswalks.columns]]
         with self._write() as conn:
+            self._serialise(conn, "crosswalk", fingerprint, boundary_set)
             conn.execute(sa.delete(schema.crosswalks).where(
                 c.source_fingerprint == fingerprint, c.boundary_set == boundary_set))
             self._insert_frame(conn, schema.crosswalks, rows)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sqlite3
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pyogrio
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from placeportrait import qgis_layers
 from placeportrait.errors import PlacePortraitError, StoreError
 from placeportrait.store import migrations, schema
 from placeportrait.store.base import Store
@@ -31,6 +34,46 @@ GPKG_OPTIONS = {"VERSION": "1.2"}  # readable by older GDAL and QGIS releases
 
 def _write_engine(path: Path) -> sa.Engine:
     return sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
+
+
+def _check_integrity(path: Path) -> None:
+    """Refuse a working copy that SQLite does not find sound (tables, indexes and pages)."""
+    conn = sqlite3.connect(path)
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    finally:
+        conn.close()
+    if problems != ["ok"]:
+        raise StoreError(
+            f"the new copy of the embedded store failed its integrity check ({problems[0]}); "
+            "the store is unchanged"
+        )
+
+
+def _refresh_qgis_layers(path: Path) -> None:
+    """Per-set views and QGIS styles, rebuilt in the copy so they match what it holds."""
+    if not path.exists():
+        return
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            qgis_layers.refresh_store_layers(conn)
+    finally:
+        conn.close()
+
+
+def _remove_copy(work: Path) -> None:
+    """The working copy, if it was not renamed into place, and any SQLite sidecar of it."""
+    for path in (work, *(work.with_name(work.name + s) for s in ("-journal", "-wal", "-shm"))):
+        path.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 class GeoPackageStore(Store):
@@ -52,7 +95,14 @@ class GeoPackageStore(Store):
 
     @contextmanager
     def _writing(self):
-        """Yield a private copy of the store; on success it replaces the original."""
+        """Yield a private copy of the store; on success it replaces the original.
+
+        The copy's name is unique to this write, not to this process: a writer killed
+        mid-write leaves a copy and a rollback journal behind, and a later writer that
+        reused the name (PIDs repeat, in containers especially) would have SQLite roll
+        that stale journal into its fresh copy. Leftovers are removed under the lock, and
+        the copy must pass ``PRAGMA integrity_check`` before it replaces the store.
+        """
         directory = self.path.parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -61,35 +111,33 @@ class GeoPackageStore(Store):
             raise StoreError(f"cannot write embedded store {self.path}: {exc.strerror}") from None
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            # Copies left by a writer that was killed: we hold the lock, so none is live.
-            for stale in directory.glob(f".{self.path.name}.*.tmp.gpkg"):
-                stale.unlink(missing_ok=True)
-            work = directory / f".{self.path.name}.{os.getpid()}.tmp.gpkg"
+            self._remove_leftovers(directory)
+            work = directory / f".{self.path.name}.{uuid.uuid4().hex}.tmp.gpkg"
             try:
                 if self.path.exists():
                     shutil.copyfile(self.path, work)
                 yield work
+                _refresh_qgis_layers(work)
+                _check_integrity(work)
                 with open(work, "rb+") as fh:
                     os.fsync(fh.fileno())
                 os.replace(work, self.path)
-                dir_fd = os.open(directory, os.O_RDONLY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
+                _fsync_directory(directory)
             except PlacePortraitError:
-                work.unlink(missing_ok=True)
                 raise
-            except (OSError, sa.exc.OperationalError, pyogrio.errors.DataSourceError,
-                    pyogrio.errors.DataLayerError) as exc:
-                work.unlink(missing_ok=True)
+            except (OSError, sqlite3.Error, sa.exc.OperationalError, sa.exc.DatabaseError,
+                    pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
                 reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
                 raise StoreError(
                     f"cannot write embedded store {self.path}: {reason}; the store is unchanged"
                 ) from None
-            except BaseException:
-                work.unlink(missing_ok=True)
-                raise
+            finally:
+                _remove_copy(work)
+
+    def _remove_leftovers(self, directory: Path) -> None:
+        """Copies and their journals left by a killed writer: we hold the lock, so none is live."""
+        for stale in directory.glob(f".{self.path.name}.*.tmp.gpkg*"):
+            stale.unlink(missing_ok=True)
 
     def _apply_migrations(self, todo):
         with self._writing() as work:

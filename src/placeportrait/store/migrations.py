@@ -26,6 +26,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "indicators, their values, load runs, scores and crosswalk cache",
         ("indicators", "runs", "indicator_values", "scores", "crosswalks"),
     ),
+    Migration(3, "council dimensions", ("local_dimensions",)),
 )
 
 LATEST = MIGRATIONS[-1].version

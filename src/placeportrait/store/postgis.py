@@ -68,6 +68,7 @@ class PostGISStore(Store):
         )
         copy_sql = f"COPY areas ({', '.join(AREA_COPY_COLUMNS)}) FROM STDIN"
         with self._engine.begin() as conn:
+            self._serialise(conn, "boundary_set", meta["name"])
             self._delete_set_rows(conn, meta["name"])
             conn.execute(sa.insert(schema.boundary_sets), [meta])
             with conn.connection.dbapi_connection.cursor() as cur:
@@ -77,6 +78,12 @@ class PostGISStore(Store):
 
     def _write(self):
         return self._engine.begin()
+
+    def _serialise(self, conn, *key):
+        # A statement of its own: the deletes that follow take their snapshot after the
+        # other writer has committed, so they see (and replace) its rows.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                     {"k": "placeportrait:" + ":".join(key)})
 
     def _insert_frame(self, conn, table, frame):
         """Bulk insert by COPY, inside the caller's transaction."""

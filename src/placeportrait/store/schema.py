@@ -156,6 +156,17 @@ scores = Table(
     UniqueConstraint("boundary_set", "area_code", "indicator", "period", name="scores_key"),
 )
 
+# A council's own dimensions (``local_dimensions.yaml``), written with the first run of an
+# indicator in one, so the app and reports draw them without the plugin folder.
+local_dimensions = Table(
+    "local_dimensions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("ring", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
 # Cached source→target area weights, keyed by a fingerprint of the source geometry.
 crosswalks = Table(
     "crosswalks",
