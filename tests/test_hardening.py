@@ -28,7 +28,6 @@ from placeportrait.cli import main
 from placeportrait.errors import BoundaryError, FetchError, InputError, StoreError
 from placeportrait.store import open_store
 
-from conftest import DATA
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / "src" / "placeportrait" / "data" / "demo"
@@ -123,12 +122,32 @@ def test_a_killed_writers_copy_and_journal_never_reach_the_store(gpkg_url):
     assert len(store.read_area_table("w")) == 21 and len(store.read_area_table("other")) == 21
 
 
-def test_a_copy_that_fails_its_integrity_check_never_replaces_the_store(gpkg_url):
+def test_a_copy_that_fails_the_quick_check_never_replaces_the_store(gpkg_url):
     store = open_store(gpkg_url)
     store.init()
     p = _prepared()
     store.replace_boundary_set(p.meta, p.areas)
     before = Path(gpkg_url).read_bytes()
+    with pytest.raises(StoreError, match="integrity check.*unchanged"):
+        with store._writing() as work:
+            # two tables on one b-tree: pages referenced twice, others lost
+            with sqlite3.connect(work) as conn:
+                root = conn.execute("SELECT rootpage FROM sqlite_master "
+                                    "WHERE name = 'indicators'").fetchone()[0]
+                conn.execute("PRAGMA writable_schema=ON")
+                conn.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = 'runs'", (root,))
+    assert Path(gpkg_url).read_bytes() == before
+    assert not list(Path(gpkg_url).parent.glob("*.tmp.gpkg*"))
+
+
+def test_after_a_killed_writer_the_full_check_refuses_a_mismatched_index(gpkg_url):
+    store = open_store(gpkg_url)
+    store.init()
+    p = _prepared()
+    store.replace_boundary_set(p.meta, p.areas)
+    before = Path(gpkg_url).read_bytes()
+    path = Path(gpkg_url)
+    (path.parent / f".{path.name}.1234.tmp.gpkg-journal").write_bytes(b"left by a killed writer")
     with pytest.raises(StoreError, match="integrity check.*unchanged"):
         with store._writing() as work:
             # an index that no longer matches its table, as a rolled-in stale journal left it

@@ -346,10 +346,12 @@ def indicators_run(
         [], "--lookup", metavar="[FROM:TO=]PATH", help="An ONS best-fit lookup CSV (e.g. LSOA11CD:WD19CD="
         "lookup.csv); repeatable. Used instead of areal interpolation by each plugin whose "
         "source codes it holds; columns are detected when not given."),
+    explain: bool = typer.Option(False, "--explain", help="Print each plugin's plan (the route "
+                                 "from its source to the set, and why) without running it or "
+                                 "writing anything."),
 ):
     """Run plugins: read each source, harmonise it onto wards and store the values atomically."""
     from placeportrait import indicator_run, plugins
-    from placeportrait.errors import MissingGeographyError
 
     if all_ == bool(indicators):
         raise click.UsageError("give indicator ids or --all (not both)")
@@ -357,10 +359,28 @@ def indicators_run(
     registry = plugins.discover()
     chosen = (list(registry.plugins.values()) if all_
               else [plugins.load(name) for name in indicators])
-    given = _parse_inputs(inputs)
+    options = {"inputs": _parse_inputs(inputs), "source_boundaries": source_boundaries,
+               "lookups": run_lookups}
+    store = _store(ctx)
+    if explain:
+        return _explain(store, chosen, boundary_set, options, all_)
+    failures, not_run = _run_plugins(store, chosen, boundary_set, options, all_)
+    if not_run:
+        err.print(f"{len(not_run)} of {len(chosen)} indicators not run for want of source "
+                  f"geometry or a lookup ({', '.join(not_run)})")
+    if failures:
+        err.print(f"{failures} of {len(chosen)} indicators failed; their previous values are unchanged")
+        raise typer.Exit(1)
+
+
+def _run_plugins(store, chosen, boundary_set, options, all_) -> tuple[int, list[str]]:
+    """Run each plugin, printing its summary and plan; with ``--all`` a failure is
+    reported and the others still run. Returns (failures, plugins not run)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    store = _store(ctx)
+    from placeportrait import indicator_run
+    from placeportrait.errors import MissingGeographyError
+
     failures, not_run = 0, []
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True,
@@ -370,8 +390,8 @@ def indicators_run(
             progress.update(task, description=plugin.id)
             try:
                 result = indicator_run.run_indicator(
-                    store, plugin, boundary_set, inputs=given, source_boundaries=source_boundaries,
-                    lookups=run_lookups, progress=err if len(chosen) < 2 else None)
+                    store, plugin, boundary_set, **options,
+                    progress=err if len(chosen) < 2 else None)
             except MissingGeographyError as exc:
                 if not all_:
                     raise
@@ -387,14 +407,40 @@ def indicators_run(
             finally:
                 progress.advance(task)
             out.print(result.summary(), markup=False, highlight=False)
+            _print_plan(result.plan)
             for message in result.warnings:
                 err.print(f"  warning: {message}", markup=False, highlight=False)
-    if not_run:
-        err.print(f"{len(not_run)} of {len(chosen)} indicators not run for want of source "
-                  f"geometry or a lookup ({', '.join(not_run)})")
-    if failures:
-        err.print(f"{failures} of {len(chosen)} indicators failed; their previous values are unchanged")
-        raise typer.Exit(1)
+    return failures, not_run
+
+
+def _print_plan(lines: list[str]) -> None:
+    """A plan's steps, indented under their plugin and wrapped to the terminal."""
+    import textwrap
+
+    width = max(out.width, 40)
+    for line in lines:
+        out.print(textwrap.fill(line, width=width, initial_indent="  ", subsequent_indent="     "),
+                  markup=False, highlight=False)
+
+
+def _explain(store, chosen, boundary_set, options, all_) -> None:
+    """Each plugin's plan, read from its source and the store; nothing is written."""
+    from placeportrait import indicator_run
+    from placeportrait.errors import MissingGeographyError
+
+    for plugin in chosen:
+        try:
+            plan = indicator_run.explain(store, plugin, boundary_set, **options)
+        except (MissingGeographyError, PlacePortraitError) as exc:
+            if not all_:
+                raise
+            label = "not run" if isinstance(exc, MissingGeographyError) else "error"
+            err.print(f"{plugin.id}: {label}: {exc}", markup=False, highlight=False)
+            continue
+        out.print(f"{plugin.id}: by {plan.method}", markup=False, highlight=False)
+        _print_plan(plan.describe())
+        for message in plan.warnings:
+            err.print(f"  warning: {message}", markup=False, highlight=False)
 
 
 # -- scoring and export --------------------------------------------------------------------

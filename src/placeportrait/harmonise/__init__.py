@@ -61,6 +61,8 @@ from placeportrait.harmonise.area_weighted import (
     prepare_crosswalk,
 )
 from placeportrait.harmonise.code_match import code_match
+from placeportrait.harmonise.plan import Facts, LookupRoute, Plan, Step, plan_route
+from placeportrait.harmonise.steps import Context, execute
 from placeportrait.harmonise.lookup import lookup_aggregate, lookup_table
 from placeportrait.harmonise.points import as_points, points_to_areas
 from placeportrait.harmonise.zonal import zonal_grid, zonal_raster
@@ -68,6 +70,13 @@ from placeportrait.errors import HarmoniseError
 
 __all__ = [
     "AREA_CRS",
+    "Context",
+    "Facts",
+    "LookupRoute",
+    "Plan",
+    "Step",
+    "execute",
+    "plan_route",
     "CROSSWALK_COLUMNS",
     "CROSSWALK_VERSION",
     "CrosswalkMatrix",
