@@ -122,12 +122,16 @@ def test_a_killed_writers_copy_and_journal_never_reach_the_store(gpkg_url):
     assert len(store.read_area_table("w")) == 21 and len(store.read_area_table("other")) == 21
 
 
-def test_a_copy_that_fails_the_quick_check_never_replaces_the_store(gpkg_url):
+def _store_with_a_set(gpkg_url):
     store = open_store(gpkg_url)
     store.init()
     p = _prepared()
     store.replace_boundary_set(p.meta, p.areas)
-    before = Path(gpkg_url).read_bytes()
+    return store, Path(gpkg_url).read_bytes()
+
+
+def test_a_copy_that_fails_the_quick_check_never_replaces_the_store(gpkg_url):
+    store, before = _store_with_a_set(gpkg_url)
     with pytest.raises(StoreError, match="integrity check.*unchanged"):
         with store._writing() as work:
             # two tables on one b-tree: pages referenced twice, others lost
@@ -141,11 +145,7 @@ def test_a_copy_that_fails_the_quick_check_never_replaces_the_store(gpkg_url):
 
 
 def test_after_a_killed_writer_the_full_check_refuses_a_mismatched_index(gpkg_url):
-    store = open_store(gpkg_url)
-    store.init()
-    p = _prepared()
-    store.replace_boundary_set(p.meta, p.areas)
-    before = Path(gpkg_url).read_bytes()
+    store, before = _store_with_a_set(gpkg_url)
     path = Path(gpkg_url)
     (path.parent / f".{path.name}.1234.tmp.gpkg-journal").write_bytes(b"left by a killed writer")
     with pytest.raises(StoreError, match="integrity check.*unchanged"):
