@@ -388,3 +388,18 @@ def test_a_council_dimension_on_the_map_and_in_the_portrait(dash_duo, store_url,
     assert "Dimension: Social mobility (shortfall)" in menu
     if app.placeportrait.store.kind == "postgis":
         app.placeportrait.store.engine().dispose()
+
+
+def test_the_portrait_speaks_as_the_report_does(dash_duo, demo_url):
+    """Issue 16's smaller things: ties, methods in words, the report's own file name, and
+    a boundary-set menu without the source-geometry set (lsoa-2011 has no scores)."""
+    start(dash_duo, demo_url, f"/ward/{ALTRINCHAM}?indicator=fuel_poverty")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Altrincham", timeout=20)
+    table = text(dash_duo, "#portrait-table")
+    # Healthy life expectancy is the authority's value on every ward: all 21 tie for first.
+    assert "=1 of 21" in table
+    assert "Area-weighted interpolation from LSOAs (2011)" in table and "area_weighted" not in table
+    assert dash_duo.find_element("#report-pdf").get_attribute("download") == "E05015239-altrincham.pdf"
+    dash_duo.find_element("#set").click()
+    options = until(lambda: text(dash_duo, ".dash-dropdown-options"), message="set options")
+    assert SET in options and "lsoa-2011" not in options

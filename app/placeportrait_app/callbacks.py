@@ -185,8 +185,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         new_path = app.get_relative_path(url_path)
         changed_url = push and (new_path != pathname or url_search != (search or ""))
 
-        set_opts = [{"label": f"{r.name} ({r.level}, {int(r.area_count):,} areas)", "value": r.name}
-                    for r in repo.sets().itertuples()]
+        set_opts = _set_options(repo, state.set)
         if state.set:
             catalog = known.catalog(state.set)
             ind_opts, la_opts = _options(catalog.metrics), _options(catalog.authorities)
@@ -423,6 +422,15 @@ def _ward_list(app, repo, state):
         return freeze(tables.ward_list(layer, hrefs.ward,
                                        lambda c: labels.get(c, c) if isinstance(c, str) else "none"))
     return repo.memo(key, compute)
+
+
+def _set_options(repo, current: str | None) -> list[dict]:
+    """The boundary sets worth choosing: those with scores (a source-geometry set such as
+    lsoa-2011 has none, and would draw an all-grey map), plus the one in the URL."""
+    scored = repo.scored_sets()
+    return [{"label": f"{r.name} ({r.level}, {int(r.area_count):,} areas)", "value": r.name}
+            for r in repo.sets().itertuples()
+            if r.name in scored or r.name == current or not scored]
 
 
 def _attribution(repo, name: str):

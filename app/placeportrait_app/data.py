@@ -41,7 +41,7 @@ from placeportrait_app.routes import Known, SetCatalog
 # Levels whose areas can name a ward set's parents (local authorities).
 AUTHORITY_LEVELS = {"lad", "ltla", "utla", "la", "local_authority", "authority", "county", "cty"}
 WARD_LEVELS = {"ward", "wd", "electoral_ward"}
-TABLE_COLUMNS = [*export.COLUMNS, "loaded_at"]
+TABLE_COLUMNS = [*export.COLUMNS, "loaded_at", "rank_ties", "geography"]
 
 
 log = logging.getLogger("placeportrait.app")
@@ -206,6 +206,10 @@ def load_table(store, name: str) -> pd.DataFrame:
     runs = store.runs()
     finished = dict(zip(runs["run_id"], runs["finished_at"])) if not runs.empty else {}
     table["loaded_at"] = table["run_id"].map(finished)
+    meta = store.read_indicators()
+    table["geography"] = table["indicator"].map(dict(zip(meta["id"], meta["geography"])))
+    # how many areas share each rank, so a tie reads "=1 of 21" as in the reports
+    table["rank_ties"] = table.groupby(["indicator", "rank"], dropna=False)["area_code"].transform("size")
     for column in TABLE_COLUMNS:
         if column not in table.columns:
             table[column] = np.nan

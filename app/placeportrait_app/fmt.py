@@ -53,12 +53,6 @@ def percent(fraction) -> str:
     return f"{100 * float(fraction):,.1f} %"
 
 
-def rank(rank, of) -> str:
-    if is_missing(rank) or is_missing(of):
-        return NO_DATA
-    return f"{int(rank):,} of {int(of):,}"
-
-
 def short(text, limit: int = 60) -> str:
     """A user-supplied string cut to a safe length for a message (Dash escapes HTML)."""
     text = str(text)

@@ -51,9 +51,10 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
                          href=hrefs.compare([code]), id="compare-link")], className="meta"),
         html.P(["Ward report: ",
                 html.A("PDF", href=reports.url(hrefs.app, set_name, code, "pdf"), id="report-pdf",
-                       download=f"{code}.pdf"), " · ",
+                       download=reports.file_name(repo, set_name, code, "pdf")), " · ",
                 html.A("HTML (works offline)", href=reports.url(hrefs.app, set_name, code, "html"),
-                       id="report-html", download=f"{code}.html")], className="report-links"),
+                       id="report-html", download=reports.file_name(repo, set_name, code, "html"))],
+               className="report-links"),
         doughnut_block(dims, scopes, name, graph_id="doughnut"),
         # static tables as one component each: see rawhtml for why
         freeze(tables.dimension_table(dims, name)),

@@ -37,5 +37,15 @@ def register(app, repo) -> None:
         body = repo.memo(("report", set_name, version, code, fmt),
                          lambda: render_ward_report(repo.store, set_name, code, fmt, data=data))
         response = flask.Response(body, mimetype=FORMATS[fmt])
-        response.headers["Content-Disposition"] = f'attachment; filename="{code}.{fmt}"'
+        response.headers["Content-Disposition"] = f'attachment; filename="{file_name(repo, set_name, code, fmt)}"'
         return response
+
+
+def file_name(repo, set_name: str, code: str, fmt: str) -> str:
+    """The same name ``placeportrait report`` gives the file (``E05015239-altrincham.pdf``)."""
+    from placeportrait.report.content import report_filename
+
+    areas = repo.areas(set_name)
+    names = areas.loc[areas["code"] == code, "name"]
+    name = names.iloc[0] if len(names) and isinstance(names.iloc[0], str) else code
+    return report_filename(code, name, fmt)

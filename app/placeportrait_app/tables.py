@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
-from placeportrait import links
+from placeportrait import doughnut, links
 from placeportrait.dimensions import all_dimensions
+from placeportrait.report.content import methodtext
 from placeportrait_app import fmt
 
 MAX_LIST_ROWS = 100
@@ -44,7 +45,7 @@ def _source(row) -> list:
 
 
 def _method(row) -> list:
-    parts = [str(row.method) if isinstance(row.method, str) else "unknown method"]
+    parts = [methodtext(row.method, row.geography)]
     if not fmt.is_missing(row.coverage):
         parts.append(f"coverage {fmt.percent(row.coverage)}")
     out: list = [" · ".join(parts)]
@@ -103,7 +104,8 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
             html.Td(status(row.status)),
             html.Td(fmt.number(row.parent_value), className="num"),
             html.Td(fmt.number(row.nation_value), className="num"),
-            html.Td(fmt.rank(row.rank, row.ranked_areas), className="num"),
+            html.Td(doughnut.rank_label(row.rank, row.ranked_areas, row.rank_ties),
+                    className="num"),
         ], className="main"))
         body.append(html.Tr(html.Td(_provenance(row), colSpan=6, className="prov"),
                             className="prov"))

@@ -599,3 +599,14 @@ def compare(
     out["ranked_areas"] = ranks.transform("count").astype("int64")
     out["percentile"] = 100.0 * ranks.rank(ascending=True, method="max", pct=True)
     return out
+
+
+def rank_label(rank, ranked_areas, tied: int = 1) -> str:
+    """A rank as people read it: ``"4 of 21"``, or ``"=1 of 21"`` when ``tied`` areas
+    share it; ``"not ranked (no data)"`` without one. The app and the reports both use it."""
+    try:
+        if rank is None or ranked_areas is None or pd.isna(rank) or pd.isna(ranked_areas):
+            return "not ranked (no data)"
+    except (TypeError, ValueError):
+        return "not ranked (no data)"
+    return f"{'=' if tied > 1 else ''}{int(rank):,} of {int(ranked_areas):,}"

@@ -391,11 +391,7 @@ def _comparison(row) -> str:
 
 
 def _ranktext(row, ties: int) -> str:
-    if is_missing(row["rank"]):
-        return "not ranked (no data)"
-    rank = int(row["rank"])
-    tied = "=" if ties > 1 else ""
-    return f"{tied}{rank} of {int(row['ranked_areas'])}"
+    return doughnut.rank_label(row["rank"], row["ranked_areas"], ties)
 
 
 def _flags(row, boundary_year: int | None, coverage) -> list[str]:
