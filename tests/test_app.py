@@ -104,7 +104,7 @@ def wait_for_map(dash_duo, wards=21):
 
 def hover_of(dash_duo, code):
     trace = map_trace(dash_duo)
-    return trace["customdata"][trace["locations"].index(code)]
+    return trace["customdata"][trace["locations"].index(code)][:2]  # value, status
 
 
 def text(dash_duo, selector):
@@ -403,3 +403,18 @@ def test_the_portrait_speaks_as_the_report_does(dash_duo, demo_url):
     dash_duo.find_element("#set").click()
     options = until(lambda: text(dash_duo, ".dash-dropdown-options"), message="set options")
     assert SET in options and "lsoa-2011" not in options
+
+
+def test_the_map_opens_on_a_ward_level_summary_and_says_when_values_are_copied(dash_duo, demo_url):
+    """Issue 16: the first view is each ward's own summary, not an authority value copied to
+    every ward; a copied indicator says so in the title, the legend and the hover."""
+    start(dash_duo, demo_url)
+    dash_duo.wait_for_contains_text("#map-title", "Summary: mean shortfall", timeout=20)
+    assert "copied" not in text(dash_duo, "#map-title")
+    open_page(dash_duo, f"/?set={SET}&indicator=gigabit_broadband")
+    wait_for_map(dash_duo)
+    copied = "the authority's value, copied to each of its wards"
+    dash_duo.wait_for_contains_text("#map-title", copied, timeout=20)
+    assert copied in text(dash_duo, "#legend-title")
+    trace = map_trace(dash_duo)
+    assert all(copied in c[2] for c in trace["customdata"])

@@ -219,7 +219,7 @@ def test_layer_legend_names_no_data(repo):
     assert layer.legend[-1]["label"] == "No data" and layer.legend[-1]["count"] == 1
     assert sum(item["count"] for item in layer.legend) == 21
     assert layer.z[layer.codes.index(ALTRINCHAM)] == 0  # grey
-    assert layer.customdata[layer.codes.index(OLD_TRAFFORD)] == ["19.0 % of households", "shortfall"]
+    assert layer.customdata[layer.codes.index(OLD_TRAFFORD)] == ["19.0 % of households", "shortfall", ""]
     assert layer.legend[0]["label"].startswith("9.") and layer.legend[1]["label"].startswith("> ")
     one_la = map_lib.build_layer(repo.areas(SET), values, layer.metric, la="E08000001")
     assert one_la.codes == [] and one_la.legend[-1]["count"] == 0
@@ -397,7 +397,7 @@ def test_callbacks_on_both_stores(store_url):
     m = client.call("map.figure", {"map-state.data": map_state}, {"map-shown.data": None})
     trace = m.output("map.figure")["data"][0]
     i = trace["locations"].index(OLD_TRAFFORD)
-    assert trace["customdata"][i] == ["19.0 % of households", "shortfall"]
+    assert trace["customdata"][i][:2] == ["19.0 % of households", "shortfall"]
     p = client.call("panel-title.children", {"panel-state.data": panel_state})
     assert p.output("panel-title.children") == "Ward portrait: Old Trafford"
     body = json.dumps(p.output("panel-body.children"))

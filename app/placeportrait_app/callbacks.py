@@ -406,7 +406,7 @@ def _draw_map(app, repo, state, shown, map_style):
                f"({layer.scheme}; {map_lib.NO_DATA_COLOUR_NAME} = no data: {layer.no_data:,} wards). "
                "Hover over a ward for its value, unit and status; click it for its portrait. "
                "The same values are in the table of wards below the map.")
-    title = f"Map: {metric.label}"
+    title = f"Map: {metric.label}" + (f" ({metric.caveat})" if metric.caveat else "")
     return figure, new_shown, title, legend, caption
 
 

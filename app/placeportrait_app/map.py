@@ -151,7 +151,7 @@ def build_layer(areas: pd.DataFrame, values: pd.DataFrame, metric: Metric,
         codes=frame["code"].tolist(),
         names=[f"{n} ({c})" for n, c in zip(names, frame["code"])],
         z=frame["class"].astype(int).tolist(),
-        customdata=[[d, s] for d, s in zip(frame["display"], frame["status"])],
+        customdata=[[d, s, _hover_note(metric, d)] for d, s in zip(frame["display"], frame["status"])],
         colours=colours, legend=legend, no_data=no_data, values=frame,
         scheme=classes.scheme,
     )
@@ -165,7 +165,14 @@ def legend_digits(uppers: list[float]) -> int:
     return 0 if span >= 1000 else 1 if span >= 1 else 3
 
 
-HOVER = "<b>%{text}</b><br>%{customdata[0]}<br>Status: %{customdata[1]}<extra></extra>"
+HOVER = ("<b>%{text}</b><br>%{customdata[0]}<br>Status: %{customdata[1]}%{customdata[2]}"
+         "<extra></extra>")
+
+
+def _hover_note(metric: Metric, display: str) -> str:
+    if not metric.caveat or display == fmt.NO_DATA:
+        return ""
+    return f"<br><i>{metric.caveat}</i>"
 
 
 def main_trace(layer: MapLayer, geojson_url: str) -> dict:
@@ -233,4 +240,5 @@ def patch(p, layer: MapLayer, *, locations: bool, highlight: dict | None,
 def legend_title(metric: Metric) -> str:
     period = f", {metric.period}" if metric.period else ""
     direction = "higher" if metric.higher_is_worse else "lower"
-    return f"{metric.label}{period}: darker is worse ({direction} values)"
+    caveat = f" Values are {metric.caveat}." if metric.caveat else ""
+    return f"{metric.label}{period}: darker is worse ({direction} values).{caveat}"

@@ -36,6 +36,25 @@ class Metric:
     period: str | None = None
     description: str = ""
     indicators: tuple[str, ...] = ()
+    caveat: str = ""  # what the values are not: copied from the authority, another vintage
+
+
+APPORTIONED = "apportioned"
+COPIED = "the authority's value, copied to each of its wards"
+OTHER_VINTAGE = "estimated by area from wards of another vintage"
+
+
+def caveat(flags: pd.Series) -> str:
+    """What a map of these values must say: every value with data copied from its
+    authority, or estimated from another boundary vintage; else nothing."""
+    flags = flags.dropna().astype(str)
+    if flags.empty:
+        return ""
+    if flags.str.startswith(APPORTIONED).all():
+        return COPIED
+    if flags.str.startswith("other vintage").all():
+        return OTHER_VINTAGE
+    return ""
 
 
 def higher_is_worse(ring: str, threshold, baseline, polarity: str | None = None) -> bool:
@@ -69,6 +88,8 @@ def catalogue(table: pd.DataFrame, extra=()) -> dict[str, Metric]:
                      _dim=lambda t: t["dimension"].map(order).fillna(999))
              .sort_values(["_ring", "_dim", "title"]))
     metrics: dict[str, Metric] = {}
+    caveats = {name: caveat(rows.loc[rows["value"].notna(), "flags"])
+               for name, rows in table.groupby("indicator")}
     for row in first.itertuples():
         unit = row.unit if isinstance(row.unit, str) else ""
         metrics[row.indicator] = Metric(
@@ -76,7 +97,8 @@ def catalogue(table: pd.DataFrame, extra=()) -> dict[str, Metric]:
             label=f"{row.title} ({unit})" if unit else row.title,
             unit=unit, period=str(row.period),
             higher_is_worse=higher_is_worse(row.ring, row.threshold, row.baseline),
-            description=f"{row.title}, {row.period}", indicators=(row.indicator,))
+            description=f"{row.title}, {row.period}", indicators=(row.indicator,),
+            caveat=caveats.get(row.indicator, ""))
     labels = dimension_labels(extra)
     rings = dict(zip(first["dimension"], first["ring"]))
     for dim in sorted(rings, key=lambda d: order.get(d, 999)):

@@ -37,6 +37,9 @@ class InvalidStateError(PlacePortraitError):
         self.detail = detail  # for the log only: it may quote what a stranger sent
 
 
+DEFAULT_METRIC = "summary:mean_shortfall"
+
+
 @dataclass(frozen=True)
 class SetCatalog:
     """What a URL may name within one boundary set."""
@@ -48,6 +51,10 @@ class SetCatalog:
 
     @property
     def default_metric(self) -> str | None:
+        """The map opens on each ward's own summary (mean shortfall of its social
+        indicators), never on a value copied from its authority."""
+        if DEFAULT_METRIC in self.metrics:
+            return DEFAULT_METRIC
         return next(iter(self.metrics), None)
 
 
