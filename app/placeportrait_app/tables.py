@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from placeportrait import doughnut, links
 from placeportrait.dimensions import all_dimensions
-from placeportrait.report.content import methodtext
+from placeportrait.report.content import method_text
 from placeportrait_app import fmt
 
 MAX_LIST_ROWS = 100
@@ -45,7 +45,7 @@ def _source(row) -> list:
 
 
 def _method(row) -> list:
-    parts = [methodtext(row.method, row.geography)]
+    parts = [method_text(row.method, row.geography)]
     if not fmt.is_missing(row.coverage):
         parts.append(f"coverage {fmt.percent(row.coverage)}")
     out: list = [" · ".join(parts)]

@@ -118,7 +118,7 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def periodstext(periods: list[str]) -> str:
+def periods_text(periods: list[str]) -> str:
     """``2005–2019 (15 periods)`` for a run of years, else the list; one period: ``""``."""
     if len(periods) < 2:
         return ""
@@ -192,7 +192,7 @@ def geography_name(geography: str | None) -> str:
     return name
 
 
-def methodtext(method: str | None, geography: str | None) -> str:
+def method_text(method: str | None, geography: str | None) -> str:
     if is_missing(method) or not method:
         return "Not recorded"
     template = METHODS.get(str(method))
@@ -390,7 +390,7 @@ def _comparison(row) -> str:
     return "better" if better else "worse"
 
 
-def _ranktext(row, ties: int) -> str:
+def _rank_text(row, ties: int) -> str:
     return doughnut.rank_label(row["rank"], row["ranked_areas"], ties)
 
 
@@ -501,7 +501,7 @@ def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
             dimension_label=labels.get(row["dimension"], str(row["dimension"])),
             lens=missing.text(row["lens"]), lens_label=_lens_label(missing.text(row["lens"])),
             period=missing.text(row["period"]), periods=list(periods.get(row["indicator"], [])),
-            periods_text=periodstext(list(periods.get(row["indicator"], []))),
+            periods_text=periods_text(list(periods.get(row["indicator"], []))),
             value=float(row["value"]) if not is_missing(row["value"]) else float("nan"),
             value_text=fmt_number(row["value"]), value_with_unit=fmt_with_unit(row["value"], unit),
             unit=unit,
@@ -511,12 +511,12 @@ def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
             threshold_source=missing.text(row["threshold_source"]),
             status=status, status_text=STATUS_TEXT.get(status, status), gap=gap, gap_text=gap_text,
             authority_text=fmt_number(row["parent_value"]), nation_text=fmt_number(row["nation_value"]),
-            comparison=_comparison(row), rank_text=_ranktext(row, same_rank),
+            comparison=_comparison(row), rank_text=_rank_text(row, same_rank),
             rank_position=position,
             flags=_flags(row, boundary_year, coverage),
             source=missing.text(row["source"]), source_url=missing.text(row["source_url"]),
             licence=missing.text(row["licence"]), attribution=missing.text(row["attribution"]),
-            method=methodtext(row["method"], meta.get("geography") if len(meta) else None),
+            method=method_text(row["method"], meta.get("geography") if len(meta) else None),
             coverage_text=fmt_percent(coverage) if not is_missing(coverage) else "not recorded",
             coverage=None if is_missing(coverage) else float(coverage),
             source_rows="" if is_missing(row["source_rows"]) else f"{int(row['source_rows']):,}",
@@ -585,11 +585,11 @@ def provenance(data: SetData) -> dict:
         items.append({
             "id": indicator, "title": missing.text(first["title"]) or indicator,
             "ring": first["ring"], "lens": missing.text(first["lens"]), "dimension": first["dimension"],
-            "period": missing.text(first["period"]), "periods_text": periodstext([str(p) for p in periods]),
+            "period": missing.text(first["period"]), "periods_text": periods_text([str(p) for p in periods]),
             "source": missing.text(first["source"]) or "not recorded", "url": missing.text(first["source_url"]),
             "licence": missing.text(first["licence"]) or "not recorded",
             "attribution": missing.text(first["attribution"]) or "not recorded",
-            "method": methodtext(_mode(rows["method"]),
+            "method": method_text(_mode(rows["method"]),
                                   meta.get("geography") if meta is not None else None),
             "threshold": fmt_number(first["threshold"]),
             "baseline": fmt_number(0.0 if is_missing(first["baseline"]) else first["baseline"]),
