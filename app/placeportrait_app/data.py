@@ -32,7 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from placeportrait import dimensions, export
-from placeportrait.doughnut import compare
+from placeportrait.doughnut import compare, latest_rows
 from placeportrait.errors import InputError, StoreError, StoreUnavailableError
 from placeportrait.store import open_store, schema
 from placeportrait_app import metrics as metric_lib
@@ -195,19 +195,16 @@ def load_table(store, name: str) -> pd.DataFrame:
     """The tidy scores of a set (``export.tidy_scores``), latest period per indicator,
     with each ward's authority, nation and set means and ranks, and the load date."""
     try:
-        table = export.tidy_scores(store, name)
+        table = export.tidy_scores(store, name, [*export.COLUMNS, "geography"])
     except InputError:  # no scores yet
         return pd.DataFrame(columns=TABLE_COLUMNS)
     if "rank" not in table.columns:
         areas = table[["area_code", "parent_code"]].drop_duplicates("area_code")
         table = compare(table.drop(columns="parent_code"), areas)
-    latest = table.groupby("indicator")["period"].transform("max")
-    table = table.loc[table["period"] == latest].copy()
+    table = latest_rows(table)
     runs = store.runs()
     finished = dict(zip(runs["run_id"], runs["finished_at"])) if not runs.empty else {}
     table["loaded_at"] = table["run_id"].map(finished)
-    meta = store.read_indicators()
-    table["geography"] = table["indicator"].map(dict(zip(meta["id"], meta["geography"])))
     # how many areas share each rank, so a tie reads "=1 of 21" as in the reports
     table["rank_ties"] = table.groupby(["indicator", "rank"], dropna=False)["area_code"].transform("size")
     for column in TABLE_COLUMNS:

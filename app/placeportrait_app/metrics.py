@@ -16,6 +16,8 @@ import pandas as pd
 
 from placeportrait import doughnut
 from placeportrait.dimensions import SOCIAL, all_dimensions, dimension_labels
+from placeportrait.harmonise.plan import OTHER_VINTAGE
+from placeportrait.harmonise.steps import APPORTIONED
 from placeportrait_app import fmt
 
 DIMENSION = "dimension:"
@@ -39,9 +41,8 @@ class Metric:
     caveat: str = ""  # what the values are not: copied from the authority, another vintage
 
 
-APPORTIONED = "apportioned"
 COPIED = "the authority's value, copied to each of its wards"
-OTHER_VINTAGE = "estimated by area from wards of another vintage"
+ESTIMATED = "estimated by area from wards of another vintage"
 
 
 def caveat(flags: pd.Series) -> str:
@@ -52,8 +53,8 @@ def caveat(flags: pd.Series) -> str:
         return ""
     if flags.str.startswith(APPORTIONED).all():
         return COPIED
-    if flags.str.startswith("other vintage").all():
-        return OTHER_VINTAGE
+    if flags.str.startswith(OTHER_VINTAGE).all():
+        return ESTIMATED
     return ""
 
 

@@ -70,7 +70,8 @@ def name_given(message: str, given: Path, read: Path) -> str:
 
 
 def _member(path: Path) -> PurePosixPath | None:
-    """What ``path`` compresses: the inner file's name, or None when it is not compressed."""
+    """What ``path`` compresses: the gzip stream's file name, the zip's one member (its
+    path in the archive), or None when it is not compressed."""
     if is_gzip(path):
         name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name + ".unpacked"
         return PurePosixPath(name)
@@ -107,10 +108,11 @@ def _write_once(path: Path, target: Path, member: PurePosixPath) -> None:
 
 
 def _open_member(path: Path, member: PurePosixPath):
-    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
-        archive = zipfile.ZipFile(path)
-        return _ClosingMember(archive, archive.open(_files_in(path)[0]))
-    return gzip.open(path, "rb")
+    """A binary stream of ``member`` (see :func:`_member`): the gzip stream, or the zip's file."""
+    if is_gzip(path):
+        return gzip.open(path, "rb")
+    archive = zipfile.ZipFile(path)
+    return _ClosingMember(archive, archive.open(str(member)))
 
 
 class _ClosingMember:

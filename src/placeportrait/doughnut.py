@@ -610,3 +610,12 @@ def rank_label(rank, ranked_areas, tied: int = 1) -> str:
     except (TypeError, ValueError):
         return "not ranked (no data)"
     return f"{'=' if tied > 1 else ''}{int(rank):,} of {int(ranked_areas):,}"
+
+
+def latest_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Each area's rows for every indicator's latest period (periods sort as text: ISO).
+
+    What the app, the reports and the QGIS summaries show of a series.
+    """
+    latest_period = table.groupby("indicator")["period"].transform("max")
+    return table[table["period"] == latest_period].reset_index(drop=True)

@@ -19,8 +19,12 @@ COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring"
            "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
 
 
-def tidy_scores(store, boundary_set: str) -> pd.DataFrame:
-    """Values, scores, area names and provenance joined into one tidy table."""
+def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
+    """Values, scores, area names and provenance joined into one tidy table.
+
+    ``columns``: :data:`COLUMNS`, optionally with ``geography`` (the source's geography,
+    from the indicator's metadata).
+    """
     scores = store.read_scores(boundary_set)
     if scores.empty:
         raise InputError(f"boundary set {boundary_set!r} has no scores: run "
@@ -37,8 +41,8 @@ def tidy_scores(store, boundary_set: str) -> pd.DataFrame:
                   on=["area_code", "indicator", "period"], how="left")
            .merge(areas[["area_code", "area_name", "parent_code"]], on="area_code", how="left")
            .merge(meta[["indicator", "title", "lens", "source", "source_url", "licence",
-                        "attribution"]], on="indicator", how="left"))
-    return out[COLUMNS].sort_values(["area_code", "indicator", "period"]).reset_index(drop=True)
+                        "attribution", "geography"]], on="indicator", how="left"))
+    return out[list(columns)].sort_values(["area_code", "indicator", "period"]).reset_index(drop=True)
 
 
 def export_scores(store, boundary_set: str, fmt: str, out: Path) -> int:

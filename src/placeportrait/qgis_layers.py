@@ -39,18 +39,12 @@ STYLES = (  # (field, style name, class edges in %, default?)
 
 
 # -- the summary, for the export ----------------------------------------------------------
-def latest_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    """Each area's scores for every indicator's latest period (periods sort as text: ISO)."""
-    latest = scores.groupby("indicator")["period"].transform("max")
-    return scores[scores["period"] == latest].drop(columns="period")
-
-
 def summary_layer(scores: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """``areas`` (``code`` and any other columns) with the summary fields of its scores.
 
     An area with no scores keeps its row, with counts of 0 and means missing.
     """
-    summary = doughnut.summarise(latest_rows(scores))
+    summary = doughnut.summarise(doughnut.latest_rows(scores).drop(columns="period"))
     summary = summary.assign(mean_shortfall_pct=100 * summary["mean_shortfall"],
                              mean_overshoot_pct=100 * summary["mean_overshoot"])
     out = areas.merge(summary[["area_code", *SUMMARY_FIELDS]], left_on="code",

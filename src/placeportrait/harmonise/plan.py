@@ -30,6 +30,8 @@ from typing import Callable, Mapping
 
 from placeportrait.errors import HarmoniseError, InputError, MissingGeographyError
 
+# The flag on values estimated from wards of another vintage (the app and exports read it).
+OTHER_VINTAGE = "other vintage"
 SUB_WARD = ("lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "msoa2021")
 MIN_CODE_MATCH = 0.5
 
@@ -159,7 +161,7 @@ def _same_geography(facts: Facts, warnings: list[str]) -> tuple[Step, ...]:
             return (Step("area_weighted", f"{facts.geography} codes of another vintage: "
                          f"area-weighted from {other} ({held:.1%} of source codes) onto "
                          f"{facts.boundary_set}", source_set=other,
-                         flag=f"other vintage: area-weighted from {other}"),)
+                         flag=f"{OTHER_VINTAGE}: area-weighted from {other}"),)
         raise InputError(f"plugin {facts.plugin}: no source code matches an area of "
                          f"{facts.boundary_set!r} (source codes like {facts.example_code}); wrong boundary "
                          "vintage? (--source-boundaries SET names a loaded set of the source's "
@@ -282,4 +284,4 @@ def _lookup_steps(facts: Facts, route: LookupRoute, held: float, via: str | None
     return (first, Step("area_weighted", f"then area-weighted from {via} onto "
                         f"{facts.boundary_set}, carrying each ward's weight",
                         source_set=via, carried=True,
-                        flag=f"other vintage: through {via} by lookup, then area-weighted"))
+                        flag=f"{OTHER_VINTAGE}: through {via} by lookup, then area-weighted"))

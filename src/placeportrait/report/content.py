@@ -284,12 +284,6 @@ def default_boundary_set(store) -> str:
     return names[0]
 
 
-def _latest_rows(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Each area's row for every indicator's latest period (periods sort as text: ISO)."""
-    latest_period = tidy.groupby("indicator")["period"].transform("max")
-    return tidy[tidy["period"] == latest_period].reset_index(drop=True)
-
-
 def load_set(store, boundary_set: str, codes=None) -> SetData:
     """Read a boundary set's scores, areas, indicator metadata and runs.
 
@@ -311,7 +305,7 @@ def load_set(store, boundary_set: str, codes=None) -> SetData:
     indicators = store.read_indicators().set_index("id")
     runs = store.runs()
     runs = runs[runs["run_id"].isin(set(tidy["run_id"].dropna()))].set_index("run_id")
-    latest = _latest_rows(tidy)
+    latest = doughnut.latest_rows(tidy)
     found = tidy[["dimension", "ring"]].drop_duplicates().itertuples(index=False)
     extra = dimensions.extra_for(found, store.read_local_dimensions())
     return SetData(

@@ -365,18 +365,20 @@ class Store(ABC):
     # -- scores ------------------------------------------------------------------------------
     def replace_scores(self, boundary_set: str, scores: pd.DataFrame) -> None:
         """Replace all scores of a set in one atomic unit."""
-        cols = [c.name for c in schema.scores.columns]
-        rows = scores.assign(boundary_set=boundary_set, scored_at=utcnow())[cols]
         with self._write() as conn:
-            self._serialise(conn, "scores", boundary_set)
-            conn.execute(sa.delete(schema.scores).where(schema.scores.c.boundary_set == boundary_set))
-            self._insert_frame(conn, schema.scores, rows)
+            self._swap_scores(conn, boundary_set, scores)
 
     def _replace_indicator_scores(self, conn, boundary_set, indicator, periods, scores) -> None:
         s = schema.scores.c
+        self._swap_scores(conn, boundary_set, scores, s.indicator == indicator,
+                          s.period.in_(periods))
+
+    def _swap_scores(self, conn, boundary_set: str, scores: pd.DataFrame, *where) -> None:
+        """Within a write: delete the set's scores matching ``where`` and insert ``scores``,
+        stamped now."""
         self._serialise(conn, "scores", boundary_set)
-        conn.execute(sa.delete(schema.scores).where(
-            s.boundary_set == boundary_set, s.indicator == indicator, s.period.in_(periods)))
+        conn.execute(sa.delete(schema.scores).where(schema.scores.c.boundary_set == boundary_set,
+                                                    *where))
         rows = scores.assign(boundary_set=boundary_set, scored_at=utcnow())
         self._insert_frame(conn, schema.scores, rows[[c.name for c in schema.scores.columns]])
 
