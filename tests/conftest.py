@@ -18,6 +18,25 @@ TEST_DB_ENV = "PLACEPORTRAIT_TEST_DATABASE_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def build_demo(url: str) -> str:
+    """``placeportrait demo --no-serve`` into the store at ``url``."""
+    from placeportrait.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--database-url", url, "demo", "--no-serve"])
+    assert exit_info.value.code == 0
+    return url
+
+
+def demo_in_fresh_home(tmp_path_factory) -> str:
+    """A demo GeoPackage in a home of its own, for a module's (scope="module") fixture."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PLACEPORTRAIT_HOME", str(home))
+        mp.delenv("PLACEPORTRAIT_DATABASE_URL", raising=False)
+        return build_demo(str(home / "demo.gpkg"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """No test touches the user's real store, cache or configuration."""

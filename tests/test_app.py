@@ -17,6 +17,8 @@ import pytest
 
 from placeportrait.cli import main
 
+from conftest import build_demo, demo_in_fresh_home
+
 SET = "trafford-wards-2023"
 ALTRINCHAM, OLD_TRAFFORD, TRAFFORD = "E05015239", "E05015253", "E08000009"
 
@@ -24,20 +26,9 @@ if not (shutil.which("chromedriver") and (shutil.which("chromium") or shutil.whi
     pytest.skip("the browser tests need chromium and chromedriver", allow_module_level=True)
 
 
-def build_demo(url: str) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--database-url", url, "demo", "--no-serve"])
-    assert exit_info.value.code == 0
-    return url
-
-
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PLACEPORTRAIT_HOME", str(home))
-        mp.delenv("PLACEPORTRAIT_DATABASE_URL", raising=False)
-        return build_demo(str(home / "demo.gpkg"))
+    return demo_in_fresh_home(tmp_path_factory)
 
 
 @pytest.fixture

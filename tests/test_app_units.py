@@ -25,7 +25,7 @@ from placeportrait_app.data import ReadOnlyStore, Repository
 from placeportrait_app.dashcall import CallbackClient
 from placeportrait_app.geometry import display_geometry
 
-from conftest import DATA
+from conftest import DATA, build_demo, demo_in_fresh_home
 
 SET = "trafford-wards-2023"
 ALTRINCHAM, OLD_TRAFFORD, TRAFFORD = "E05015239", "E05015253", "E08000009"
@@ -38,19 +38,10 @@ def cli(*args) -> int:
     return exit_info.value.code
 
 
-def build_demo(url: str) -> str:
-    assert cli("--database-url", url, "demo", "--no-serve") == 0
-    return url
-
-
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory):
     """One demo GeoPackage store for the module's read-only tests."""
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PLACEPORTRAIT_HOME", str(home))
-        mp.delenv("PLACEPORTRAIT_DATABASE_URL", raising=False)
-        return build_demo(str(home / "demo.gpkg"))
+    return demo_in_fresh_home(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

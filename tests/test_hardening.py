@@ -28,6 +28,7 @@ from placeportrait.cli import main
 from placeportrait.errors import BoundaryError, FetchError, InputError, StoreError
 from placeportrait.store import open_store
 
+from conftest import demo_in_fresh_home
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / "src" / "placeportrait" / "data" / "demo"
@@ -52,12 +53,7 @@ def run_cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory):
     """The Trafford demo, built once; tests that change it work on a copy."""
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PLACEPORTRAIT_HOME", str(home))
-        mp.delenv("PLACEPORTRAIT_DATABASE_URL", raising=False)
-        assert cli("--database-url", home / "demo.gpkg", "demo", "--no-serve") == 0
-    return home / "demo.gpkg"
+    return Path(demo_in_fresh_home(tmp_path_factory))
 
 
 @pytest.fixture
