@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from placeportrait import readers
+from placeportrait.references import NATION_CODES
 from placeportrait.errors import InputError
 
 #: GSS prefixes of local authority districts (the parents of wards): English unitary,
@@ -165,8 +166,9 @@ def ons_tidy(frame: pd.DataFrame, path, *, indicator: str | None = None,
 
     The UK files mix countries, regions, combined authorities, counties and local
     authorities (English, Welsh, Scottish and Northern Irish) in one table: only local
-    authority districts are kept when ``lad_only``. An empty observation (status ``z``,
-    ``x`` or ``c``) is no data, never 0.
+    authority districts, and the nations (the published reference values, see
+    :mod:`placeportrait.references`), are kept when ``lad_only``. An empty observation
+    (status ``z``, ``x`` or ``c``) is no data, never 0.
     """
     area = column(frame, path, "areacd")
     ind = column(frame, path, "indicator")
@@ -185,7 +187,8 @@ def ons_tidy(frame: pd.DataFrame, path, *, indicator: str | None = None,
         "value": values.to_numpy(),
     })
     if lad_only:
-        out = out[out["code"].str[:3].isin(LAD_PREFIXES).fillna(False).to_numpy()]
+        keep = out["code"].str[:3].isin(LAD_PREFIXES) | out["code"].isin(list(NATION_CODES))
+        out = out[keep.fillna(False).to_numpy()]
     return out.reset_index(drop=True)
 
 

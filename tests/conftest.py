@@ -7,6 +7,7 @@ server skips those tests; with CI=true any skip fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -28,13 +29,14 @@ def build_demo(url: str) -> str:
     return url
 
 
-def demo_in_fresh_home(tmp_path_factory) -> str:
-    """A demo GeoPackage in a home of its own, for a module's (scope="module") fixture."""
+def demo_in_fresh_home(tmp_path_factory, url: str | None = None) -> str:
+    """A demo store (by default a GeoPackage) built from a home of its own, for a module's
+    (scope="module") fixture."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PLACEPORTRAIT_HOME", str(home))
         mp.delenv("PLACEPORTRAIT_DATABASE_URL", raising=False)
-        return build_demo(str(home / "demo.gpkg"))
+        return build_demo(url or str(home / "demo.gpkg"))
 
 
 @pytest.fixture(autouse=True)
@@ -55,9 +57,9 @@ def _postgis_url(request) -> str:
     return url
 
 
-@pytest.fixture
-def postgis_url(request):
-    """A URL to a fresh, empty schema on the test PostGIS server."""
+@contextlib.contextmanager
+def postgis_schema(request):
+    """A URL to a fresh, empty schema on the test PostGIS server, dropped afterwards."""
     import sqlalchemy as sa
 
     base = _postgis_url(request)
@@ -67,10 +69,19 @@ def postgis_url(request):
         conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
         conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
     sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{name},public"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{name},public"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgis_url(request):
+    """A URL to a fresh, empty schema on the test PostGIS server."""
+    with postgis_schema(request) as url:
+        yield url
 
 
 @pytest.fixture

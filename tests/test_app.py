@@ -12,6 +12,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -248,10 +249,11 @@ def test_compare_wards_side_by_side_with_their_authority(dash_duo, demo_url):
             f'#compare-table td[data-area="{area}"][data-indicator="fuel_poverty"]').text
 
     assert cell(ALTRINCHAM).startswith("9.1") and cell(OLD_TRAFFORD).startswith("19.0")
-    assert cell(TRAFFORD).startswith("11.2")  # the authority: mean of its 21 wards
-    assert "shortfall" in cell(TRAFFORD)
+    # the authority's own figure, not the mean of its wards (11.2): the 2017 file gives no
+    # household counts to aggregate, so there is none
+    assert cell(TRAFFORD).startswith("no data")
     header = text(dash_duo, "#compare-table thead")
-    assert "E08000009: mean of its 21 wards" in header and "England" in header
+    assert "E08000009: whole authority" in header and "England" in header
     assert len(dash_duo.driver.find_elements("css selector", "#panel .doughnut")) == 3
     outline = dash_duo.driver.execute_script(
         "return document.querySelector('#map .js-plotly-plot').data[1].locations")
@@ -292,8 +294,11 @@ def test_keyboard_alone_changes_the_indicator(dash_duo, demo_url):
     keys(Keys.ENTER)
     keys(Keys.ARROW_DOWN)
     keys(Keys.ENTER)
-    until(lambda: "indicator=" in dash_duo.driver.current_url
-          and "indicator=fuel_poverty" not in dash_duo.driver.current_url, message="a new indicator")
+    def indicator():
+        query = parse_qs(urlparse(dash_duo.driver.current_url).query)
+        return query.get("indicator", [None])[0]
+
+    until(lambda: indicator() not in (None, "fuel_poverty"), message="a new indicator")
 
 
 def test_csv_download_is_the_data_on_screen(dash_duo, demo_url):

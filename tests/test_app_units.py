@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import math
 
 import geopandas as gpd
@@ -176,6 +177,10 @@ def test_missing_values_stay_no_data(repo):
     values = metrics.values(catalogue["fuel_poverty"], table, None, None, codes)
     assert math.isnan(values.at[ALTRINCHAM, "value"])
     assert values.at[ALTRINCHAM, "display"] == "no data" and values.at[ALTRINCHAM, "status"] == "no data"
+    # a dimension with none of its indicators is no data too
+    energy_rows = (table["dimension"] == "energy") & (table["area_code"] == ALTRINCHAM)
+    table.loc[energy_rows, ["value", "ratio", "shortfall"]] = np.nan
+    table.loc[energy_rows, "status"] = "no data"
     dims = metrics.dimension_table(table)
     energy = metrics.values(catalogue["dimension:energy"], table, dims, None, codes)
     assert math.isnan(energy.at[ALTRINCHAM, "value"]) and energy.at[ALTRINCHAM, "status"] == "no data"
@@ -451,8 +456,17 @@ def test_compare_sets_wards_beside_their_authority(client):
     p = client.call("panel-title.children", {"panel-state.data": r.output("panel-state.data")})
     assert p.output("panel-title.children") == "Compare 2 wards"
     body = json.dumps(p.output("panel-body.children"))
-    assert "E08000009: mean of its 21 wards" in body and "England: mean of wards in set" in body
-    assert ">9.1<" in body and ">19.0<" in body and ">11.2<" in body  # the table's cells
+    assert "E08000009: whole authority" in body and "mean of" not in body
+    assert ">9.1<" in body and ">19.0<" in body  # the wards' cells
+    # the 2017 fuel-poverty file has no household counts: no authority figure, not the
+    # mean of the wards (11.2); England's income deprivation comes from the whole source
+    def cell(indicator, area):
+        attrs = (rf'data-indicator=\\"{indicator}\\" data-area=\\"{area}\\"|'
+                 rf'data-area=\\"{area}\\" data-indicator=\\"{indicator}\\"')
+        return re.search(rf'(?:{attrs})>([^<]*)<', body)[1]
+
+    assert cell("fuel_poverty", "E08000009") == "no data"
+    assert cell("iod_income_most_deprived", "nation-England") == "9.9"
 
 
 def count_components(node) -> int:
@@ -536,7 +550,8 @@ def test_map_geojson_and_panel_csv(client):
     frame = pd.read_csv(io.StringIO(r.output("download-panel.data")["content"]))
     assert set(frame["area_code"]) == {ALTRINCHAM}
     assert len(frame) == app_indicators(client)
-    assert {"parent_value", "nation_value", "rank", "threshold_source", "attribution"} <= set(frame)
+    assert {"authority_value", "nation_value", "nation_method", "rank", "threshold_source",
+            "attribution"} <= set(frame)
 
 
 def app_indicators(client) -> int:

@@ -63,7 +63,7 @@ def test_demo_manifest_names_only_shipped_files():
         assert pid in registry.plugins
         for key, name in inputs.items():
             assert key.split(".")[0] == pid and (DEMO / name).is_file(), name
-    assert len(manifest["indicators"]) == 23
+    assert len(manifest["indicators"]) == 29
     attribution = (DEMO / "ATTRIBUTION.md").read_text()
     for inputs in manifest["indicators"].values():
         for name in inputs.values():
@@ -187,8 +187,14 @@ def test_ghg_per_capita_ons_tidy_layout(store):
     for period, value in expected.items():
         assert (values.loc[values["period"] == period, "value"] == value).all()
     table = plugins.load("ghg_per_capita").load(path)
-    # Countries, regions, combined authorities and counties are in the file, not kept.
-    assert table["code"].str[:3].isin(["E06", "E07", "E08", "E09", "W06", "S12", "N09"]).all()
+    # Regions, combined authorities and counties are in the file, not kept; the nations
+    # are, as the published reference values (placeportrait.references).
+    lad = table["code"].str[:3].isin(["E06", "E07", "E08", "E09", "W06", "S12", "N09"])
+    assert (lad | table["code"].isin(["E92000001", "W92000004", "S92000003", "N92000002"])).all()
+    england = [float(r["observation"]) for r in csv_rows(path)
+               if r["areacd"] == "E92000001" and r["period"].startswith("2023")]
+    assert table.loc[(table["code"] == "E92000001") & (table["period"] == "2023"),
+                     "value"].tolist() == england == [4.78]
 
 
 def test_emission_files_are_not_mixed_up():
@@ -280,7 +286,7 @@ def test_gigabit_from_ofcom_laua_file_and_ons_fallback(store):
     table = plugins.load("gigabit_broadband").load(ons)
     unitary = [r for r in csv_rows(ons) if r["areacd"].startswith("E06")]
     assert len(unitary) == 63 and table["code"].str.startswith("E06").sum() == 63
-    assert not table["code"].str.startswith(("E10", "E12", "E47", "K0", "E92")).any()
+    assert not table["code"].str.startswith(("E10", "E12", "E47", "K0")).any()
 
 
 def test_below_superfast_from_ofcom_and_ons(store):

@@ -58,6 +58,22 @@ def builtin_inputs(census_tables: bool) -> dict[str, Path]:
         "housing_deprived_households": IND / "ward_profile_household_housing_deprived.csv",
         "election_non_turnout": IND / "ward_profile_local_election_turnout.csv",
     }
+    # #15: whole-nation files (the demo's) and extracts of the Scottish and NI files
+    for table, name in (("bad_health", "ts037_general_health"),
+                        ("no_qualifications", "ts067_highest_qualification"),
+                        ("no_central_heating", "ts046_central_heating")):
+        pairs[f"census21_{table}"] = DEMO / f"census21_{name}_lsoa21_from_oa.csv.gz"
+    pairs["census21_households_deprived"] = DEMO / "census21_ts011_household_deprivation_lsoa21.csv.gz"
+    pairs["census21_overcrowded_households"] = DEMO / "census21_ts052_occupancy_rating_lsoa21.csv.gz"
+    pairs["fuel_poverty_lilee"] = DEMO / "LSOA_Fuel_Poverty_2019.csv.gz"
+    for pid in ("no2_limit_ratio", "particulates_limit_ratio"):
+        pairs[pid] = DEMO / "imd2019_england_lsoa11_air_quality_indicators.csv.gz"
+        pairs[f"{pid}.population"] = DEMO / "iod2019_file6_england.csv.gz"
+    for pid in ("income_deprivation_rate_scotland", "employment_deprivation_rate_scotland",
+                "overcrowded_scotland", "no_central_heating_scotland"):
+        pairs[pid] = IND / "simd2020v2_scotland_dz11_indicators_first40.csv"
+    for pid in ("low_income_rate_ni", "employment_deprivation_rate_ni"):
+        pairs[pid] = IND / "nimdm2017_ni_soa01_indicators_first40.csv"
     for domain in ("income", "employment", "education", "health", "crime", "housing_barriers",
                    "living_environment"):
         pairs[f"iod_{domain}_most_deprived"] = IND / "iod2019_file2_trafford.csv"

@@ -65,7 +65,7 @@ class ReadOnlyStore:
     READS = ("kind", "location", "describe", "exists", "engine", "schema_version",
              "require_current", "boundary_sets", "boundary_set", "read_areas",
              "read_area_table", "read_indicators", "read_values", "read_scores", "runs",
-             "read_local_dimensions")
+             "read_local_dimensions", "read_references")
 
     def __init__(self, store):
         self._store = store

@@ -63,20 +63,15 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
     ]
 
 
-def mean_rows(rows: pd.DataFrame, column: str, key: str, where=None) -> pd.DataFrame:
-    """Score a mean (``parent_value`` or ``nation_value``) like a ward's own value."""
-    part = rows if where is None else rows.loc[where]
-    part = part.drop_duplicates("indicator")
+def reference_rows(rows: pd.DataFrame, column: str, key: str, where) -> pd.DataFrame:
+    """An authority's or nation's value from the source (``authority_value`` or
+    ``nation_value``), scored against the same thresholds as a ward's own."""
+    part = rows.loc[where].drop_duplicates("indicator")
     if part.empty:
         return part
     frame = part[["indicator", "title", "ring", "dimension", "lens", "unit", "threshold",
                   "baseline"]].assign(area_code=key, value=part[column].to_numpy())
     return doughnut.score_table(frame)
-
-
-def authority_rows(rows: pd.DataFrame, parent: str) -> pd.DataFrame:
-    """An authority's means (of its wards in the set), scored against the same thresholds."""
-    return mean_rows(rows, "parent_value", parent, rows["parent_code"] == parent)
 
 
 def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
@@ -103,22 +98,21 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
     parents = [p for p in dict.fromkeys(areas.loc[codes, "parent_code"]) if isinstance(p, str)]
     for parent in parents:
         label = repo.authority_label(set_name, parent)
-        scored = authority_rows(rows, parent)
-        n = int((areas["parent_code"] == parent).sum())
+        scored = reference_rows(rows, "authority_value", parent, rows["parent_code"] == parent)
         slots = doughnut_figure.slots_for(scored, scopes, repo.extra_dimensions(set_name))
-        blocks.append(html.Div(doughnut_block(slots, scopes, f"{label} (mean of {n} wards)",
-                                              compact=True, title=f"{label}: mean of {n} wards"),
+        blocks.append(html.Div(doughnut_block(slots, scopes, f"{label} (authority)",
+                                              compact=True, title=f"{label}: whole authority"),
                                className="mini authority"))
-        columns.append({"key": parent, "label": f"{label}: mean of its {n} wards",
+        columns.append({"key": parent, "label": f"{label}: whole authority",
                         "kind": "authority", "remove": None})
         for r in scored.itertuples():
             cells[(r.indicator, f"{parent}:value")] = r.value
             cells[(r.indicator, f"{parent}:status")] = r.status
     nations = [n for n in dict.fromkeys(rows["nation"]) if isinstance(n, str)]
     for nation in nations:
-        columns.append({"key": f"nation-{nation}", "label": f"{nation}: mean of wards in set",
+        columns.append({"key": f"nation-{nation}", "label": nation,
                         "kind": "nation", "remove": None})
-        scored = mean_rows(rows, "nation_value", nation, rows["nation"] == nation)
+        scored = reference_rows(rows, "nation_value", nation, rows["nation"] == nation)
         for r in scored.itertuples():
             cells[(r.indicator, f"nation-{nation}:value")] = r.value
             cells[(r.indicator, f"nation-{nation}:status")] = r.status
@@ -128,8 +122,10 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
     for (indicator, key), value in cells.items():
         wide.loc[indicator, key] = value
     wide = wide.loc[tables._order(meta.reset_index())["indicator"]]
-    note = ("Authority and nation columns are the unweighted means of their wards in this "
-            "boundary set, scored against the same thresholds.")
+    note = ("Authority and nation columns are each indicator's value for the whole authority "
+            "or nation, from its source (published, or the source aggregated with the same "
+            "weights as the wards), scored against the same thresholds; “no data” where the "
+            "source does not give one. Each ward's portrait says how each was made.")
     return [
         html.Div(blocks, className="minis"),
         freeze(tables.compare_table(columns, wide)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
-from placeportrait import doughnut, links
+from placeportrait import doughnut, links, missing
 from placeportrait.dimensions import all_dimensions
 from placeportrait.report.content import method_text
 from placeportrait_app import fmt
@@ -77,7 +77,10 @@ def _provenance(row) -> list:
         html.Strong("Licence: "), row.licence if isinstance(row.licence, str) else "not recorded",
         " (attribution below)" if isinstance(row.attribution, str) and row.attribution else "", " · ",
         html.Strong("Date: "), *_date(row), html.Br(),
-        html.Strong("Threshold: "), citation,
+        html.Strong("Threshold: "), citation, html.Br(),
+        html.Strong("Authority value: "), missing.text(row.authority_method, "not recorded"),
+        " · ", html.Strong(f"{missing.text(row.nation, 'Nation')} value: "),
+        missing.text(row.nation_method, "not recorded"),
     ]
 
 
@@ -87,8 +90,8 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
     nation = next((n for n in rows["nation"] if isinstance(n, str)), None) if len(rows) else None
     header = html.Tr([
         _th("Indicator"), _th("Value"), _th("Threshold"), _th("Status"),
-        _th(["Authority mean", html.Br(), html.Small(authority)]),
-        _th(f"{nation or 'Nation'} mean"), _th("Rank in set (1 = best)"),
+        _th(["Authority", html.Br(), html.Small(authority)]),
+        _th(nation or "Nation"), _th("Rank in set (1 = best)"),
     ])
     body = []
     for row in _order(rows).itertuples():
@@ -102,7 +105,7 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
                     **{"data-indicator": row.indicator}),
             html.Td(fmt.with_unit(row.threshold, unit), className="num"),
             html.Td(status(row.status)),
-            html.Td(fmt.number(row.parent_value), className="num"),
+            html.Td(fmt.number(row.authority_value), className="num"),
             html.Td(fmt.number(row.nation_value), className="num"),
             html.Td(doughnut.rank_label(row.rank, row.ranked_areas, row.rank_ties),
                     className="num"),

@@ -373,6 +373,66 @@ def indicators_run(
         raise typer.Exit(1)
 
 
+@app.command("refresh")
+def refresh_command(
+    ctx: typer.Context,
+    boundary_set: str = typer.Option(..., "--boundary-set", metavar="NAME",
+                                     help="The loaded ward set to refresh."),
+    data_dir: Path = typer.Option(..., "--data-dir", metavar="DIR",
+                                  help="A folder of downloaded source files (searched "
+                                  "recursively; .gz and .zip are read as they are)."),
+):
+    """Run every indicator whose source is in DIR onto a ward set, offline, then score it.
+
+    Each plugin's file is found by its published file name or an alias it documents;
+    source geometry (LSOA, data zone and SOA boundaries) and best-fit lookups found in DIR
+    are used too. One line per indicator: ok (with coverage), not run, or failed (with why).
+    Exits 1 if one failed; the others still run and keep their values.
+    """
+    from placeportrait import plugins, refresh, scoring
+
+    store = _store(ctx)
+    store.require_current()
+    store.boundary_set(boundary_set)
+    plan = refresh.plan_refresh(plugins.discover().plugins.values(), data_dir)
+    with store.batch():  # on the GeoPackage, one copy of the file, not two a run
+        failed = _refresh_runs(store, plan, boundary_set, data_dir)
+        scored = scoring.score_boundary_set(store, boundary_set)
+    out.print(_score_summary(scored), markup=False, highlight=False)
+    if failed:
+        err.print(f"{failed} indicators failed; their previous values are unchanged")
+        raise typer.Exit(1)
+
+
+def _refresh_runs(store, plan, boundary_set: str, data_dir: Path) -> int:
+    """Each plugin of a refresh plan, one line each; returns how many failed."""
+    from placeportrait import indicator_run, refresh
+    from placeportrait.errors import MissingGeographyError
+
+    sets = refresh.load_geometry(store, plan, lambda line: err.print(line, markup=False,
+                                                                     highlight=False))
+    lookups = [indicator_run.RunLookup.parse(spec) for spec in plan.lookups]
+    failed = 0
+    for item in plan.plugins:
+        pid = item.plugin.id
+        if not item.runnable:
+            out.print(f"not run  {pid}: no {'; no '.join(item.missing)} in {data_dir}",
+                      markup=False, highlight=False)
+            continue
+        try:
+            result = indicator_run.run_indicator(store, item.plugin, boundary_set,
+                                                 inputs=item.inputs, source_boundaries=sets,
+                                                 lookups=lookups)
+        except MissingGeographyError as exc:
+            out.print(f"not run  {pid}: {exc}", markup=False, highlight=False)
+        except PlacePortraitError as exc:
+            failed += 1
+            out.print(f"failed   {pid}: {exc}", markup=False, highlight=False)
+        else:
+            out.print(refresh.coverage_line(result), markup=False, highlight=False)
+    return failed
+
+
 def _run_plugins(store, chosen, boundary_set, options, all_) -> tuple[int, list[str]]:
     """Run each plugin, printing its summary and plan; with ``--all`` a failure is
     reported and the others still run. Returns (failures, plugins not run)."""
@@ -569,10 +629,13 @@ def demo(
                 parent_field=None, vintage=entry.get("vintage"),
                 licence="Open Government Licence v3.0", attribution=DEMO_ATTRIBUTION)
         target = manifest["boundary_set"]
+        lookups = [indicator_run.RunLookup.parse(str(demo_dir / name))
+                   for name in manifest.get("lookups", [])]
         for pid, inputs in manifest["indicators"].items():
             result = indicator_run.run_indicator(
                 store, plugins.load(pid), target,
-                inputs={k: str(demo_dir / v) for k, v in inputs.items()}, progress=err)
+                inputs={k: str(demo_dir / v) for k, v in inputs.items()}, lookups=lookups,
+                progress=err)
             out.print(result.summary(), markup=False, highlight=False)
     scored = scoring.score_boundary_set(store, target)
     summary = doughnut.summarise(scored)

@@ -512,16 +512,19 @@ def compare(
     *,
     by: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Set each area's value beside its parent's, its nation's and the whole set's.
+    """Rank each area within its set, and set it beside the mean of the set's areas.
+
+    The authority's and the nation's values are not means of the loaded areas: they come
+    from the source (:mod:`placeportrait.references`).
 
     Parameters
     ----------
     scored : DataFrame
         Output of :func:`score_table`, one row per area × indicator (× ``period``).
-        May carry a ``weight`` column (e.g. population) for the means.
+        May carry a ``weight`` column (e.g. population) for the mean.
     areas : DataFrame
         ``area_code, parent_code`` (the parent is usually the local authority), and
-        optionally ``weight``. Areas missing here get no parent value.
+        optionally ``weight``.
     by : str or list of str, optional
         Columns that, with ``indicator``, define a comparison set; defaults to
         ``"period"`` when present.
@@ -531,11 +534,11 @@ def compare(
     DataFrame
         A copy of ``scored`` with
 
-        - ``parent_code``, ``parent_value``: mean value of the areas in the set that
-          share this area's parent;
+        - ``parent_code``;
         - ``nation`` (from the GSS code's first letter: E England, W Wales, S Scotland,
-          N Northern Ireland; missing for other codes), ``nation_value``;
-        - ``set_value``: mean value over all areas in the set;
+          N Northern Ireland; missing for other codes);
+        - ``set_mean``: the mean value over the set's areas, labelled as such wherever
+          it is shown;
         - ``rank``: 1 = best in the set, by ratio, higher better for social indicators
           and lower better for ecological ones; ties share the best rank; no rank for
           rows with no data;
@@ -543,9 +546,9 @@ def compare(
         - ``percentile``: percentage of ranked areas in the set that do no better than
           this one (100 = best).
 
-        Means are population-unweighted, :math:`\\bar v = \\sum v_i / n`, unless a
-        ``weight`` column is given, when :math:`\\bar v = \\sum w_i v_i / \\sum w_i`;
-        areas with a missing value take no part.
+        The mean is unweighted, :math:`\\bar v = \\sum v_i / n`, unless a ``weight``
+        column is given, when :math:`\\bar v = \\sum w_i v_i / \\sum w_i`; areas with a
+        missing value take no part.
     """
     func = "compare"
     groups = _grouping(scored, by)
@@ -588,9 +591,7 @@ def compare(
 
     set_keys = [out["indicator"], *(out[g] for g in groups)]
     out["nation"] = nation_of(out["area_code"])
-    out["parent_value"] = _group_mean(value, weight, [out["parent_code"], *set_keys])
-    out["nation_value"] = _group_mean(value, weight, [out["nation"], *set_keys])
-    out["set_value"] = _group_mean(value, weight, set_keys)
+    out["set_mean"] = _group_mean(value, weight, set_keys)
 
     ratio = pd.Series(_floats(out["ratio"]), index=out.index)
     goodness = ratio.where(social, -ratio)  # bigger is better in both rings

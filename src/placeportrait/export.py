@@ -8,14 +8,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from placeportrait import doughnut, qgis_layers, regular_files, spreadsheet_safe
+from placeportrait import doughnut, qgis_layers, references, regular_files, spreadsheet_safe
 from placeportrait.errors import InputError
 
 FORMATS = ("csv", "geojson", "gpkg")
 COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring", "dimension",
            "lens", "period", "value", "unit", "threshold", "baseline", "threshold_source",
-           "ratio", "shortfall", "overshoot", "status", "parent_value", "nation", "nation_value",
-           "set_value", "rank", "ranked_areas", "percentile", "method", "coverage", "source_rows",
+           "ratio", "shortfall", "overshoot", "status", "authority_value", "authority_method",
+           "nation", "nation_value", "nation_method", "set_mean", "rank", "ranked_areas", "percentile", "method", "coverage", "source_rows",
            "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
 
 
@@ -31,8 +31,10 @@ def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
                          f"`placeportrait score --boundary-set {boundary_set}` first")
     values = store.read_values(boundary_set)
     areas = store.read_area_table(boundary_set).rename(columns={"code": "area_code", "name": "area_name"})
-    # Each ward beside the mean of its authority's wards, its nation's and the set's; ranks.
-    scores = doughnut.compare(scores, areas[["area_code", "parent_code"]]).drop(columns="parent_code")
+    # Each ward beside its authority's and nation's values from the source, the mean of
+    # the set's wards (labelled so) and its rank in the set.
+    scores = doughnut.compare(scores, areas[["area_code", "parent_code"]])
+    scores = references.attach(scores, store.read_references(boundary_set)).drop(columns="parent_code")
     meta = store.read_indicators().rename(columns={"id": "indicator", "publisher": "source",
                                                    "url": "source_url"})
     out = (scores.drop(columns=["boundary_set"])

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from placeportrait import compressed, dimensions, fetch, harmonise, scoring
+from placeportrait import compressed, dimensions, fetch, harmonise, references, scoring
 from placeportrait.errors import HarmoniseError, InputError, PlacePortraitError
 from placeportrait.plugins import IndicatorPlugin
 
@@ -117,7 +117,7 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
                              boundary_set=boundary_set, source=main.origin)
     try:
         status = progress.status if progress is not None else (lambda _: contextlib.nullcontext())
-        table = _read_source(plugin, main, extras, status)
+        table, published = references.split_published(_read_source(plugin, main, extras, status))
         # Codes and parents suffice for most methods; geometry is read only when one needs
         # it (a crosswalk not yet cached, points, rasters): on PostGIS that read is the
         # slowest part of a code-matched or apportioned run.
@@ -133,6 +133,7 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
             except Exception as exc:  # a library's error deep inside: still one clear line
                 raise HarmoniseError(f"plugin {meta.id}: harmonising {main.path.name} onto "
                                      f"{boundary_set!r} failed: {type(exc).__name__}: {exc}") from exc
+        reference_values = references.for_run(table, published, values, targets, meta)
         values = complete(values, targets, table["period"].unique(), meta)
         provenance = {"source": main.origin, "sha256": main.sha256, "retrieved_at": main.retrieved_at,
                       "from_cache": main.from_cache, "method": plan.method,
@@ -142,6 +143,7 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
         store.commit_values(run_id, boundary_set, meta.id, values, source_checksum=main.sha256,
                             messages=json.dumps(provenance), indicator_meta=indicator_record(meta),
                             scores=scoring.score_new_values(store, boundary_set, meta, values),
+                            references=reference_values,
                             local_dimension=_local_dimension_record(meta.dimension))
     except BaseException as exc:
         message = str(exc) if isinstance(exc, PlacePortraitError) else f"{type(exc).__name__}: {exc}"
@@ -264,7 +266,7 @@ def plan_for(store, plugin, table, targets, boundary_set, set_meta, extras,
 
     def codes_of(name):
         if name not in set_codes:
-            set_codes[name] = set(store.read_area_table(name)["code"])
+            set_codes[name] = set(set_area_table(store, name)["code"])
         return set_codes[name]
 
     facts = harmonise.Facts(
@@ -292,7 +294,7 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
     context = harmonise.Context(
         plugin=meta.id, kind=meta.measure_kind, min_coverage=meta.min_coverage,
         max_unmatched_share=meta.max_unmatched_share, targets=targets,
-        areas=store.read_areas,
+        areas=lambda name: set_areas(store, name),
         crosswalk=lambda sources: _cached_crosswalk(store, sources, target_geometry or
                                                     (lambda: targets), boundary_set),
         target_geometry=target_geometry or (lambda: targets),
@@ -320,12 +322,47 @@ def _lookup_frame(path: Path) -> tuple[pd.DataFrame, dict[str, set]]:
         raise InputError(f"--lookup {path}: no such file")
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _LOOKUP_FRAMES:  # one national lookup serves every plugin of a run
-        _LOOKUP_FRAMES.clear()
+    if key not in _LOOKUP_FRAMES:  # a national lookup serves every plugin of a run
+        _forget_oldest(_LOOKUP_FRAMES)
         frame = readers.read_csv(compressed.unpacked(path))
         _LOOKUP_FRAMES[key] = frame, {c: set(frame[c].dropna().astype(str).str.strip())
                                       for c in frame.columns}
     return _LOOKUP_FRAMES[key]
+
+
+#: Reads of loaded boundary sets and crosswalks that every plugin of a refresh repeats,
+#: keyed by the store, the set and its load (name, checksum and load time), so a reloaded
+#: set is read again. A few entries each: national sets are large.
+_SET_READS: dict[tuple, object] = {}
+CACHED_READS = 6
+
+
+def _forget_oldest(cache: dict) -> None:
+    while len(cache) >= CACHED_READS:
+        cache.pop(next(iter(cache)))
+
+
+def _set_key(store, kind: str, name: str, *extra) -> tuple:
+    meta = store.boundary_set(name)
+    return (kind, store.location.url, name, meta["source_checksum"], str(meta["loaded_at"]),
+            *extra)
+
+
+def _cached_read(key: tuple, read):
+    if key not in _SET_READS:
+        _forget_oldest(_SET_READS)
+        _SET_READS[key] = read()
+    return _SET_READS[key]
+
+
+def set_area_table(store, name: str) -> pd.DataFrame:
+    """``store.read_area_table(name)``, read once per load of the set."""
+    return _cached_read(_set_key(store, "table", name), lambda: store.read_area_table(name))
+
+
+def set_areas(store, name: str):
+    """``store.read_areas(name)`` (with geometry), read once per load of the set."""
+    return _cached_read(_set_key(store, "areas", name), lambda: store.read_areas(name))
 
 
 def _once(read):
@@ -351,8 +388,11 @@ def _cached_crosswalk(store, sources, target_geometry, boundary_set):
     """Source→ward area weights, computed once per (source geometry, boundary set);
     ``target_geometry()`` gives the wards, read only when the crosswalk is computed."""
     fingerprint = harmonise.geometry_fingerprint(sources, "code")
+    key = _set_key(store, "crosswalk", boundary_set, fingerprint)
+    if key in _SET_READS:
+        return _SET_READS[key]
     crosswalk = store.read_crosswalk(fingerprint, boundary_set)
     if crosswalk is None:
         crosswalk = harmonise.crosswalk(sources, "code", target_geometry())
         store.write_crosswalk(fingerprint, boundary_set, crosswalk)
-    return crosswalk
+    return _cached_read(key, lambda: crosswalk)

@@ -37,6 +37,7 @@ from placeportrait.errors import InputError, InvalidPluginError, UnknownNameErro
 ENTRY_POINT_GROUP = "placeportrait.indicators"
 PATH_ENV = "PLACEPORTRAIT_INDICATORS_PATH"
 GEOGRAPHIES = ("ward", "lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "msoa2021",
+               "dz2011", "dz2022", "soa2001", "sdz2021",
                "lad", "postcode", "grid", "raster", "points")
 MEASURE_KINDS = ("extensive", "intensive")
 POLARITIES = ("higher_is_better", "lower_is_better")
@@ -92,6 +93,7 @@ class IndicatorMeta:
     max_unmatched_share: float = 0.05
     harmonise: dict = field(default_factory=dict)
     extra_sources: dict = field(default_factory=dict)
+    aliases: dict = field(default_factory=dict)  # source name ("main" or extra) -> file names
 
     @classmethod
     def from_dict(cls, d: dict, where: str) -> "IndicatorMeta":
@@ -161,7 +163,21 @@ class IndicatorMeta:
             min_coverage=min_cov, max_unmatched_share=max_unmatched,
             harmonise=dict(d.get("harmonise") or {}),
             extra_sources=dict(source.get("extra") or {}),
+            aliases=_aliases(source.get("aliases"), where),
         )
+
+
+def _aliases(given, where: str) -> dict:
+    """``source.aliases``: other file names of each source (``main`` or an extra source's
+    name), e.g. the name a republished copy goes by; `placeportrait refresh` looks for them."""
+    if given is None:
+        return {}
+    if not isinstance(given, dict) or not all(
+            isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v)
+            for v in given.values()):
+        raise InvalidPluginError(f"{where}: source.aliases must map a source name to a list "
+                                 "of file names")
+    return {str(k): tuple(v) for k, v in given.items()}
 
 
 class IndicatorPlugin:

@@ -19,11 +19,14 @@ The choice, by the source's geography:
 * grids, points and rasters: zonal statistics and points in polygons.
 
 A set or lookup column "holds" the source's codes when at least :data:`MIN_CODE_MATCH`
-of them are in it.
+of them are in it, or when it is a part of the source's extent: at least
+:data:`EXTENT_MATCH` of its own codes are the source's (one authority's LSOAs, or its
+lookup rows, for a whole-nation source).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -32,8 +35,10 @@ from placeportrait.errors import HarmoniseError, InputError, MissingGeographyErr
 
 # The flag on values estimated from wards of another vintage (the app and exports read it).
 OTHER_VINTAGE = "other vintage"
-SUB_WARD = ("lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "msoa2021")
+SUB_WARD = ("lsoa2011", "lsoa2021", "oa2011", "oa2021", "msoa2011", "msoa2021",
+            "dz2011", "dz2022", "soa2001", "sdz2021")
 MIN_CODE_MATCH = 0.5
+EXTENT_MATCH = 0.95
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class Step:
     not the target set (the first half of a two-step route); ``flag`` what the values it
     gives are flagged with. ``carried`` marks a step whose source is the previous step's
     values, each area's summed weight carried along as the weight of an intensive value.
+    ``fill`` marks a step that runs on the source again and gives values only to the
+    areas the earlier steps did not reach (wards a lookup does not know).
     """
 
     method: str
@@ -55,6 +62,7 @@ class Step:
     onto: str | None = None
     flag: str | None = None
     carried: bool = False
+    fill: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ class Plan:
             if step.method == "lookup":
                 r = step.lookup
                 labels.append(f"lookup ({r.path.name}: {r.from_col} to {r.to_col})")
+            elif step.fill:
+                labels.append(f"{step.method} from {step.source_set} where it does not reach")
             elif labels:
                 labels.append(f"{step.method} from {step.source_set}")
             else:
@@ -150,6 +160,24 @@ def share(wanted, have) -> float:
     """The share of ``wanted`` codes found in ``have``."""
     wanted = set(wanted)
     return len(wanted & set(have)) / max(len(wanted), 1)
+
+
+_VINTAGE = re.compile(r"(lsoa|msoa|oa|dz)_?(\d{2})", re.I)
+
+
+def other_vintage(geography: str, column: str) -> bool:
+    """Whether a lookup column's name says it is another vintage of the source's geography
+    (``lsoa21_code`` or ``LSOA21CD`` for an ``lsoa2011`` source): LSOA 2011 and 2021 codes
+    mostly coincide, so their codes alone cannot tell them apart."""
+    named, own = _VINTAGE.match(str(column)), _VINTAGE.match(geography.replace("20", "", 1))
+    return bool(named and own and named[1].lower() == own[1].lower() and named[2] != own[2])
+
+
+def holds(source_codes, codes) -> bool:
+    """Whether ``codes`` (a set's or a lookup column's) hold the source's codes."""
+    codes = set(codes)
+    return (share(source_codes, codes) >= MIN_CODE_MATCH
+            or (len(codes) > 0 and share(codes, source_codes) >= EXTENT_MATCH))
 
 
 def _same_geography(facts: Facts, warnings: list[str]) -> tuple[Step, ...]:
@@ -234,9 +262,9 @@ def _best_set(facts: Facts, candidates, exclude=None) -> str | None:
     :data:`MIN_CODE_MATCH` of them), else None."""
     scored = [(share(facts.source_codes, facts.set_codes(name)), name)
               for name in dict.fromkeys(candidates)
-              if name in facts.known_sets and name != exclude]
-    best = max(scored, default=(0.0, None))
-    return best[1] if best[0] >= MIN_CODE_MATCH else None
+              if name in facts.known_sets and name != exclude
+              and holds(facts.source_codes, facts.set_codes(name))]
+    return max(scored, default=(0.0, None))[1]
 
 
 def _choose_lookup(facts: Facts, lookups, warnings: list[str]) -> tuple[Step, ...] | None:
@@ -253,9 +281,10 @@ def _choose_lookup(facts: Facts, lookups, warnings: list[str]) -> tuple[Step, ..
                 raise InputError(f"--lookup {spec.path}: no column {col!r} "
                                  f"(columns: {', '.join(columns)})")
         from_cols = [spec.source_col] if spec.source_col else list(columns)
-        held, from_col = max(((share(facts.source_codes, columns[c]), c) for c in from_cols),
-                             default=(0.0, None))
-        if held < MIN_CODE_MATCH:
+        held, from_col = max(((share(facts.source_codes, columns[c]), c) for c in from_cols
+                              if holds(facts.source_codes, columns[c])
+                              and not other_vintage(facts.geography, c)), default=(0.0, None))
+        if from_col is None:
             continue
         to_cols = [spec.target_col] if spec.target_col else [c for c in columns if c != from_col]
         # The target column and set: the pair where most of the column's codes are codes
@@ -268,20 +297,41 @@ def _choose_lookup(facts: Facts, lookups, warnings: list[str]) -> tuple[Step, ..
                            key=lambda b: (b[0], b[1]))
         if best[0] > 0:
             return _lookup_steps(facts, LookupRoute(Path(spec.path), from_col, best[2]),
-                                 held, via=best[3])
+                                 held, via=best[3], reached=columns[best[2]], warnings=warnings)
     if lookups:
         warnings.append(f"no --lookup holds these source codes and codes of the set "
                         f"({', '.join(Path(p.path).name for p in lookups)}); not used")
     return None
 
 
-def _lookup_steps(facts: Facts, route: LookupRoute, held: float, via: str | None):
+def _lookup_steps(facts: Facts, route: LookupRoute, held: float, via: str | None,
+                  reached=frozenset(), warnings=None):
     onto = via or facts.boundary_set
     first = Step("lookup", f"{route.from_col} → {route.to_col} by lookup {route.path.name}: "
                  f"{held:.1%} of source codes, onto {onto}", lookup=route, onto=via)
     if via is None:
-        return (first,)
+        return (first, *_fill_unreached(facts, set(reached), route, warnings))
     return (first, Step("area_weighted", f"then area-weighted from {via} onto "
                         f"{facts.boundary_set}, carrying each ward's weight",
                         source_set=via, carried=True,
                         flag=f"{OTHER_VINTAGE}: through {via} by lookup, then area-weighted"))
+
+
+def _fill_unreached(facts: Facts, reached: set, route: LookupRoute, warnings) -> tuple[Step, ...]:
+    """Wards of the set that the lookup does not know (re-warded since the lookup was
+    made) are reached by area from the source's geometry, where it is loaded."""
+    unreached = sorted(facts.target_codes - reached)
+    if not unreached:
+        return ()
+    candidates = [*facts.source_sets, *([facts.declared_source_set]
+                                        if facts.declared_source_set else [])]
+    source_set = _best_set(facts, candidates, exclude=facts.boundary_set)
+    if source_set is None:
+        if warnings is not None:
+            warnings.append(f"{len(unreached):,} areas of {facts.boundary_set} are not in lookup "
+                            f"{route.path.name} (e.g. {', '.join(unreached[:3])}): no data; "
+                            "load the source geometry to reach them by area")
+        return ()
+    return (Step("area_weighted", f"then the {len(unreached):,} areas the lookup does not "
+                 f"reach, area-weighted from the geometry of {source_set}",
+                 source_set=source_set, fill=True),)

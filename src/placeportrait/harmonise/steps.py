@@ -50,13 +50,22 @@ class Context:
     warnings: list[str] = field(default_factory=list)
 
     def check_unmatched(self, codes, known, what: str) -> None:
-        """Report source codes found nowhere in ``known``; stop above the plugin's limit."""
-        unmatched = sorted(set(codes) - set(known))
+        """Report source codes found nowhere in ``known``; stop above the plugin's limit,
+        unless ``known`` is a part of the source's extent: a whole-nation source through
+        one authority's geometry leaves most source codes unmatched, but every code of
+        the geometry is in the source (a wrong file or vintage matches neither way)."""
+        codes, known = set(codes), set(known)
+        unmatched = sorted(codes - known)
         if not unmatched:
             return
-        share = len(unmatched) / max(len(set(codes)), 1)
+        share = len(unmatched) / max(len(codes), 1)
         message = (f"{len(unmatched):,} source codes match no {what} "
                    f"(e.g. {', '.join(unmatched[:5])})")
+        known_missing = len(known - codes) / max(len(known), 1)
+        if share > self.max_unmatched_share and known_missing <= self.max_unmatched_share:
+            self.warnings.append(f"{message}: the source reaches beyond it, and only the "
+                                 f"{len(known & codes):,} codes it holds are used")
+            return
         if share > self.max_unmatched_share:
             raise InputError(f"plugin {self.plugin}: {message}: {share:.0%} of codes, above the "
                              f"plugin's limit of {self.max_unmatched_share:.0%}; wrong file or "
@@ -69,11 +78,23 @@ def execute(plan: Plan, table: pd.DataFrame, context: Context) -> pd.DataFrame:
     its source, with each area's summed weight (its ``denominator``) carried along."""
     values = None
     for step in plan.steps:
+        if step.fill:
+            values = _filled(values, STEPS[step.method](table, step, context))
+            continue
         source = table if values is None else _carried(values)
         values = STEPS[step.method](source, step, context)
         if step.flag:
             values.loc[values["value"].notna() & values["flags"].isna(), "flags"] = step.flag
     return values
+
+
+def _filled(values: pd.DataFrame, fill: pd.DataFrame) -> pd.DataFrame:
+    """``values``, with the rows of areas no source row reached taken from ``fill``."""
+    key = ["area_code", "period"]
+    reached = values.loc[values["source_rows"].fillna(0) > 0, key]
+    merged = fill.merge(reached.assign(_reached=True), on=key, how="left")
+    extra = fill[merged["_reached"].isna().to_numpy()]
+    return pd.concat([values[values["source_rows"].fillna(0) > 0], extra], ignore_index=True)
 
 
 def _carried(values: pd.DataFrame) -> pd.DataFrame:

@@ -367,9 +367,17 @@ def _gap(row) -> float:
     return float(value) if not is_missing(value) else float("nan")
 
 
+def _without_references(latest: pd.DataFrame, code: str) -> list[str]:
+    """Titles of the ward's indicators that have neither an authority nor a nation value."""
+    rows = latest.loc[latest["area_code"] == code]
+    none = rows["authority_value"].isna() & rows["nation_value"].isna() & rows["value"].notna()
+    return sorted(missing.text(t) or i for t, i in zip(rows.loc[none, "title"],
+                                                      rows.loc[none, "indicator"]))
+
+
 def _comparison(row) -> str:
-    """Whether the ward does better than its authority's average, by the indicator's direction."""
-    value, parent = row["value"], row["parent_value"]
+    """Whether the ward does better than its authority as a whole, by the indicator's direction."""
+    value, parent = row["value"], row["authority_value"]
     threshold, baseline = row["threshold"], row["baseline"]
     if any(is_missing(x) for x in (value, parent, threshold)):
         return ""
@@ -504,7 +512,7 @@ def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
             baseline_text=fmt_number(0.0 if is_missing(baseline) else baseline),
             threshold_source=missing.text(row["threshold_source"]),
             status=status, status_text=STATUS_TEXT.get(status, status), gap=gap, gap_text=gap_text,
-            authority_text=fmt_number(row["parent_value"]), nation_text=fmt_number(row["nation_value"]),
+            authority_text=fmt_number(row["authority_value"]), nation_text=fmt_number(row["nation_value"]),
             comparison=_comparison(row), rank_text=_rank_text(row, same_rank),
             rank_position=position,
             flags=_flags(row, boundary_year, coverage),
@@ -758,10 +766,6 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
 
     set_areas = data.tidy.drop_duplicates("area_code")
     authority_wards = int((set_areas["parent_code"] == parent).sum()) if parent else 0
-    nation_codes = doughnut.nation_of(set_areas["area_code"])
-    nation_wards = int((nation_codes == nation).sum()) if nation else 0
-    nation_in_authority = bool(parent) and nation_wards == int(
-        ((nation_codes == nation) & (set_areas["parent_code"] == parent)).sum())
     ranked = [int(x) for x in data.latest.loc[data.latest["area_code"] == code, "ranked_areas"]
               if not is_missing(x)]
     ranked_areas = max(ranked) if ranked else None
@@ -780,17 +784,14 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
     meta = data.meta
     area_km2 = area.get("area_m2")
     notes = []
-    if nation and nation_in_authority and authority_wards:
-        notes.append(f"The {nation} average is the mean of the {plural(nation_wards, 'ward')} of "
-                     f"{nation} in boundary set \u201c{data.boundary_set}\u201d, which are all in "
-                     f"{authority}; it is not a national statistic.")
-    elif nation:
-        notes.append(f"The {nation} average is the mean of the {plural(nation_wards, 'ward')} of "
-                     f"{nation} in boundary set \u201c{data.boundary_set}\u201d, not a published "
-                     "national statistic.")
-    if parent:
-        notes.append(f"The {authority} average is the unweighted mean of its "
-                     f"{plural(authority_wards, 'ward')} with data.")
+    notes.append(f"The {authority if parent else 'authority'} and {nation or 'nation'} columns "
+                 "give each indicator's value for the whole authority and nation from its "
+                 "source: the published figure, or the source aggregated with the same weights "
+                 "as the wards. They are never averages of the wards in this report's set.")
+    without = _without_references(data.latest, code)
+    if without:
+        notes.append("No authority or national figure where the source gives none (or none "
+                     "that can be aggregated honestly): " + "; ".join(without) + ".")
     notes.append(f"Ranks are among the {ranked_areas or 0} areas of the set with data; rank 1 is "
                  "best and \u201c=\u201d marks a tie.")
     groups: list[dict] = []
@@ -819,7 +820,6 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
         "authority_code": parent or "",
         "authority_wards": authority_wards,
         "nation": nation or "",
-        "nation_wards": nation_wards,
         "area_km2": "" if is_missing(area_km2) else f"{float(area_km2) / 1e6:,.2f}",
         "boundary_set": data.boundary_set,
         "boundary_vintage": missing.text(meta.get("vintage")) or "unknown",

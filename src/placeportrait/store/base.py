@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import geopandas as gpd
@@ -68,6 +69,12 @@ class Store(ABC):
     @abstractmethod
     def exists(self) -> bool:
         """Whether the store has been created at all."""
+
+    @contextmanager
+    def batch(self):
+        """Writes within land together where the backend gains by it (the GeoPackage);
+        on PostGIS each write is already its own cheap transaction."""
+        yield self
 
     @abstractmethod
     def _apply_migrations(self, todo: list[migrations.Migration]) -> None:
@@ -231,7 +238,7 @@ class Store(ABC):
         """Remove a set, its areas and everything derived from it, atomically."""
         self.boundary_set(name)  # raises if unknown
         with self._write() as conn:
-            for table in (schema.scores, schema.indicator_values):
+            for table in (schema.scores, schema.indicator_values, schema.reference_values):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
             self._delete_set_rows(conn, name)
 
@@ -264,7 +271,8 @@ class Store(ABC):
                       values: pd.DataFrame, *, source_checksum: str | None, messages: str,
                       indicator_meta: dict | None = None,
                       scores: pd.DataFrame | None = None,
-                      local_dimension: dict | None = None) -> None:
+                      local_dimension: dict | None = None,
+                      references: pd.DataFrame | None = None) -> None:
         """Replace an indicator's values for the periods in ``values`` and mark the run
         succeeded, in one atomic unit: readers see the old values or the new, never a mix.
 
@@ -274,6 +282,8 @@ class Store(ABC):
         indicator's scores for those periods in the same unit, so scores never describe
         values that are gone. ``local_dimension`` (``id, label, ring``) records the
         council dimension the indicator belongs to, if it is not one of Raworth's.
+        ``references`` (:func:`placeportrait.references.for_run`) replace the indicator's
+        authority and nation values for those periods.
         """
         v = schema.indicator_values.c
         rows = values.assign(boundary_set=boundary_set, indicator=indicator, run_id=run_id)
@@ -289,6 +299,13 @@ class Store(ABC):
             self._insert_frame(conn, schema.indicator_values, rows)
             if scores is not None:
                 self._replace_indicator_scores(conn, boundary_set, indicator, periods, scores)
+            r = schema.reference_values.c
+            conn.execute(sa.delete(schema.reference_values).where(
+                r.boundary_set == boundary_set, r.indicator == indicator, r.period.in_(periods)))
+            if references is not None and len(references):
+                self._insert_frame(conn, schema.reference_values, references.assign(
+                    boundary_set=boundary_set, indicator=indicator, run_id=run_id)[
+                    [c.name for c in schema.reference_values.columns]])
             if local_dimension is not None:
                 d = schema.local_dimensions.c
                 conn.execute(sa.delete(schema.local_dimensions).where(d.id == local_dimension["id"]))
@@ -362,6 +379,15 @@ class Store(ABC):
             rows = conn.execute(sa.select(d.id, d.label, d.ring).order_by(d.id)).all()
         return tuple(local_dimension(*row) for row in rows)
 
+    def read_references(self, boundary_set: str) -> pd.DataFrame:
+        """The set's authority and nation values (:mod:`placeportrait.references`)."""
+        r = schema.reference_values.c
+        with self.engine().connect() as conn:
+            return _frame(conn.execute(sa.select(schema.reference_values)
+                                       .where(r.boundary_set == boundary_set)
+                                       .order_by(r.indicator, r.period, r.level, r.code)),
+                          schema.reference_values)
+
     # -- scores ------------------------------------------------------------------------------
     def replace_scores(self, boundary_set: str, scores: pd.DataFrame) -> None:
         """Replace all scores of a set in one atomic unit."""
@@ -408,7 +434,7 @@ class Store(ABC):
         with self.engine().connect() as conn:
             rows = conn.execute(sa.select(*[getattr(c, n) for n in cols]).where(
                 c.source_fingerprint == fingerprint, c.boundary_set == boundary_set)).all()
-        return pd.DataFrame(rows, columns=cols) if rows else None
+        return pd.DataFrame([tuple(r) for r in rows], columns=cols) if rows else None
 
     def write_crosswalk(self, fingerprint: str, boundary_set: str, table: pd.DataFrame) -> None:
         c = schema.crosswalks.c
@@ -437,4 +463,4 @@ class Store(ABC):
                 sa.select(a.code, a.name, a.level, a.parent_code, a.area_m2)
                 .where(a.boundary_set == name).order_by(a.code)
             ).all()
-        return pd.DataFrame(rows, columns=AREA_COLUMNS)
+        return pd.DataFrame([tuple(r) for r in rows], columns=AREA_COLUMNS)

@@ -95,9 +95,30 @@ class GeoPackageStore(Store):
         self._engine = sa.create_engine(
             f"sqlite:///file:{self.path}?mode=ro&uri=true", poolclass=NullPool
         )
+        self._batch: Path | None = None  # the work copy of a batch in progress
 
     def engine(self):
-        return self._engine
+        return self._engine if self._batch is None else _write_engine(self._batch)
+
+    @contextmanager
+    def batch(self):
+        """Many writes in one work copy, checked and renamed into place once at the end.
+
+        Copying and checking the whole file is each write's fixed cost (seconds on a
+        national store); a refresh of every indicator pays it once. Within the batch,
+        reads see the batch's own writes; other processes see the store as it was until
+        the batch lands, all at once, and a batch that fails or is killed leaves it
+        untouched.
+        """
+        if self._batch is not None:
+            yield self
+            return
+        with self._writing() as work:
+            self._batch = work
+            try:
+                yield self
+            finally:
+                self._batch = None
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -113,6 +134,9 @@ class GeoPackageStore(Store):
         the copy must pass SQLite's check (:func:`_check_integrity`) before it replaces
         the store.
         """
+        if self._batch is not None:  # within a batch: its work copy is the store
+            yield self._batch
+            return
         directory = self.path.parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -235,7 +259,7 @@ class GeoPackageStore(Store):
     def _read_areas_frame(self, name):
         # `name` passed check_set_name (a strict slug), so it cannot break out of the quotes.
         gdf = pyogrio.read_dataframe(
-            self.path, layer="areas", where=f"boundary_set = '{name}'",
+            self._batch or self.path, layer="areas", where=f"boundary_set = '{name}'",
             columns=["code", "name", "level", "parent_code", "area_m2"],
         )
         return gdf.set_crs(schema.STORE_CRS, allow_override=True)

@@ -27,6 +27,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("indicators", "runs", "indicator_values", "scores", "crosswalks"),
     ),
     Migration(3, "council dimensions", ("local_dimensions",)),
+    Migration(4, "authority and nation reference values", ("reference_values",)),
 )
 
 LATEST = MIGRATIONS[-1].version

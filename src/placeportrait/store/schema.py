@@ -167,6 +167,25 @@ local_dimensions = Table(
     Column("updated_at", Text, nullable=False),
 )
 
+# Each indicator's value for the authorities and nations of a set's areas, aggregated
+# from the whole source by `references` (or published by it), with the method in words;
+# a NULL value is no data and its method says why. Replaced with the indicator's values.
+reference_values = Table(
+    "reference_values",
+    metadata,
+    Column("boundary_set", Text, nullable=False),
+    Column("indicator", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("level", Text, nullable=False),  # "authority" or "nation"
+    Column("code", Text, nullable=False),
+    Column("name", Text),
+    Column("value", Float),
+    Column("method", Text, nullable=False),
+    Column("run_id", Text, nullable=False),
+    UniqueConstraint("boundary_set", "indicator", "period", "level", "code",
+                     name="reference_values_key"),
+)
+
 # Cached source→target area weights, keyed by a fingerprint of the source geometry.
 crosswalks = Table(
     "crosswalks",

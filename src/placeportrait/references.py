@@ -1,0 +1,222 @@
+"""Reference values: an indicator's value for each local authority and each nation.
+
+A ward's value means little alone. Beside it a planner wants its authority's and its
+nation's values, and those must be the real figures: what the source says for the whole
+authority or nation, not the mean of whichever wards happen to be loaded.
+
+For each period of a run:
+
+* **Nation** (England, Wales, Scotland, Northern Ireland). Where the source publishes a
+  row for the nation (``E92000001`` …), that row is used. Otherwise the source's own
+  rows are aggregated, with the weights the wards get:
+
+  .. math:: \\bar v_N = \\frac{\\sum_{i \\in N} w_i v_i}{\\sum_{i \\in N} w_i}
+
+  for rates (:math:`w_i` the source's population or denominator), and
+  :math:`\\sum_{i \\in N} v_i` for counts. A nation is aggregated only if the source holds
+  at least :data:`WHOLE_NATION_SHARE` of the nation's areas of that geography
+  (:data:`AREAS_PER_NATION`), so an extract never passes for the nation; rates need
+  weights, and counts need every area (a suppressed area would make the sum too small).
+* **Authority** (the parent of the set's wards). For a source published by local
+  authority, the authority's own row. Otherwise the authority's wards' harmonised
+  values, weighted by the source weight each ward received (its ``denominator``):
+  for a best-fit lookup that is exactly the source aggregated over the authority; by
+  area it is the source's rows shared out by area. Every ward of the authority must
+  have data, so the set must hold whole authorities (ONS ward sets do).
+
+Where there is no value the row is kept with the value missing and the method saying why.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: GSS codes of the nations, by the first letter of their areas' codes.
+NATIONS = {"E": ("E92000001", "England"), "W": ("W92000004", "Wales"),
+           "S": ("S92000003", "Scotland"), "N": ("N92000002", "Northern Ireland")}
+NATION_CODES = {code: name for code, name in NATIONS.values()}
+
+#: How many areas each nation has in the small-area geographies sources are published on
+#: (ONS, NRS and NISRA counts), to tell a whole-nation source from an extract.
+AREAS_PER_NATION = {
+    "lsoa2011": {"E": 32_844, "W": 1_909},
+    "lsoa2021": {"E": 33_755, "W": 1_917},
+    "msoa2011": {"E": 6_791, "W": 410},
+    "msoa2021": {"E": 6_856, "W": 408},
+    "oa2021": {"E": 178_605, "W": 10_275},
+    "dz2011": {"S": 6_976},
+    "dz2022": {"S": 7_392},
+    "soa2001": {"N": 890},
+    "sdz2021": {"N": 850},
+}
+AREA_WORDS = {"lsoa2011": "LSOAs (2011)", "lsoa2021": "LSOAs (2021)", "msoa2011": "MSOAs (2011)",
+              "msoa2021": "MSOAs (2021)", "oa2021": "output areas (2021)",
+              "dz2011": "data zones (2011)", "dz2022": "data zones (2022)",
+              "soa2001": "super output areas", "sdz2021": "super data zones (2021)"}
+
+#: A source is taken as covering a nation when it holds at least this share of the
+#: nation's areas (rows with a suppressed value count: they are in the source).
+WHOLE_NATION_SHARE = 0.95
+
+#: Geographies whose values are about area, not people: their authorities are averaged
+#: by area when the source has no weights.
+AREAL = ("grid", "raster")
+
+COLUMNS = ["period", "level", "code", "name", "value", "method"]
+
+
+def nation_letter(codes: pd.Series) -> pd.Series:
+    """E, W, S or N from a GSS code; Northern Irish SOA 2001 codes start ``95``."""
+    text = codes.astype("string").str.strip().str.upper()
+    letter = text.str[:1].where(text.str[:1].isin(list(NATIONS)))
+    return letter.mask(text.str.startswith("95"), "N")
+
+
+def split_published(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows whose code is a nation's, taken out of the table the wards are made from."""
+    published = table["code"].astype("string").isin(list(NATION_CODES)).fillna(False)
+    return table[~published.to_numpy()].reset_index(drop=True), table[published.to_numpy()]
+
+
+def nation_values(table: pd.DataFrame, published: pd.DataFrame, *, geography: str,
+                  kind: str, denominator: str | None, nations) -> pd.DataFrame:
+    """One row per period and nation of ``nations`` (letters); see the module docstring."""
+    letters = nation_letter(table["code"])
+    rows = []
+    for period in sorted(set(table["period"].astype(str)) | set(published["period"].astype(str))):
+        part = table[(table["period"].astype(str) == period).to_numpy()]
+        part_letters = letters[part.index]
+        for letter in nations:
+            code, name = NATIONS[letter]
+            own = published[(published["code"] == code).to_numpy()
+                             & (published["period"].astype(str) == period).to_numpy()]
+            if len(own):
+                value, method = float(own["value"].iloc[0]), "published by the source"
+            else:
+                value, method = _aggregate(part[(part_letters == letter).fillna(False).to_numpy()],
+                                           geography, letter, kind, denominator, name)
+            rows.append((period, "nation", code, name, value, method))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _aggregate(rows, geography, letter, kind, denominator, name) -> tuple[float, str]:
+    expected = AREAS_PER_NATION.get(geography, {}).get(letter)
+    words = AREA_WORDS.get(geography, f"{geography} areas")
+    if expected is None:
+        return np.nan, (f"no data: the source publishes no {name} figure, and its "
+                        f"{geography} areas cannot be checked for covering all of {name}")
+    present = rows["code"].nunique()
+    if present < WHOLE_NATION_SHARE * expected:
+        return np.nan, (f"no data: the source holds {present:,} of {name}'s {expected:,} "
+                        f"{words}, not the whole nation")
+    value = rows["value"].astype(float)
+    has = value.notna()
+    if kind == "extensive":
+        if not has.all():
+            return np.nan, (f"no data: {int((~has).sum()):,} {words} are suppressed, so "
+                            "their sum would be too small")
+        return float(value.sum()), f"sum of the source's {present:,} {words}"
+    if "weight" not in rows:
+        return np.nan, ("no data: the source gives no weights (population or denominator) "
+                        "to aggregate its rates")
+    weight = rows["weight"].astype(float)
+    use = has & weight.notna()
+    total = weight[use].sum()
+    if total <= 0:
+        return np.nan, "no data: no area has both a value and a weight"
+    return (float((value[use] * weight[use]).sum() / total),
+            f"weighted mean of the source's {int(use.sum()):,} {words} with data"
+            f" (weights: {denominator or 'the source weights'})")
+
+
+def authority_values(harmonised: pd.DataFrame, targets: pd.DataFrame, table: pd.DataFrame, *,
+                     geography: str, kind: str, denominator: str | None) -> pd.DataFrame:
+    """One row per period and parent of ``targets``; see the module docstring."""
+    parents = targets[["code", "parent_code"]].dropna()
+    rows = []
+    periods = sorted(set(harmonised["period"].astype(str))) if len(harmonised) else []
+    for period in periods:
+        if geography == "lad":
+            rows += _published_authorities(table, period, parents["parent_code"].unique())
+            continue
+        ward = harmonised[(harmonised["period"].astype(str) == period).to_numpy()]
+        ward = parents.merge(ward, left_on="code", right_on="area_code", how="left")
+        if "area_m2" in targets:
+            ward = ward.merge(targets[["code", "area_m2"]], on="code", how="left")
+        for parent, wards in ward.groupby("parent_code", sort=True):
+            rows.append((period, "authority", parent, None,
+                         *_from_wards(wards, geography, kind, denominator)))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _published_authorities(table, period, parents) -> list[tuple]:
+    part = table[(table["period"].astype(str) == period).to_numpy()]
+    by_code = part.drop_duplicates("code").set_index("code")["value"]
+    out = []
+    for parent in sorted(parents):
+        if parent in by_code.index:
+            value = by_code[parent]
+            method = ("published by the source for the authority" if pd.notna(value)
+                      else "no data: the source's row for the authority is suppressed")
+        else:
+            value, method = np.nan, "no data: the source has no row for this authority"
+        out.append((period, "authority", parent, None, float(value), method))
+    return out
+
+
+def _from_wards(wards, geography, kind, denominator) -> tuple[float, str]:
+    value = wards["value"].astype(float)
+    n = len(wards)
+    if value.isna().any():
+        return np.nan, (f"no data: {int(value.isna().sum())} of the authority's {n} wards "
+                        "have no data")
+    if kind == "extensive":
+        return float(value.sum()), f"sum of the source over the authority's {n} wards"
+    weight = wards["denominator"].astype(float) if "denominator" in wards else None
+    if weight is not None and weight.notna().all() and weight.sum() > 0:
+        return (float((value * weight).sum() / weight.sum()),
+                f"the source aggregated over the authority's {n} wards, weighted by "
+                f"{denominator or 'the source weights'}")
+    if geography in AREAL and "area_m2" in wards and wards["area_m2"].notna().all():
+        area = wards["area_m2"].astype(float)
+        return (float((value * area).sum() / area.sum()),
+                f"area-weighted mean of the authority's {n} wards")
+    return np.nan, ("no data: the source gives no weights (population or denominator) to "
+                    "aggregate its rates")
+
+
+def for_run(table: pd.DataFrame, published: pd.DataFrame, harmonised: pd.DataFrame,
+            targets: pd.DataFrame, meta) -> pd.DataFrame:
+    """The authority and nation values of one run: every parent of the set's areas and
+    every nation they are in."""
+    nations = sorted(set(nation_letter(targets["code"]).dropna()))
+    kind, denominator = meta.measure_kind, meta.denominator
+    authority = authority_values(harmonised, targets, table, geography=meta.geography,
+                                 kind=kind, denominator=denominator)
+    nation = nation_values(table, published, geography=meta.geography, kind=kind,
+                           denominator=denominator, nations=nations)
+    periods = set(harmonised["period"].astype(str)) if len(harmonised) else set()
+    nation = nation[nation["period"].isin(periods)]
+    return pd.concat([authority, nation], ignore_index=True)
+
+
+def attach(table: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (``indicator, period, parent_code, nation`` per row) with the stored
+    reference values beside each row: ``authority_value, authority_method,
+    nation_value, nation_method``. A row with no stored reference gets no data."""
+    out = table.copy()
+    refs = references.assign(period=references["period"].astype(str))
+    for level, key, prefix in (("authority", "parent_code", "authority"),
+                               ("nation", "nation_code", "nation")):
+        part = refs.loc[refs["level"] == level, ["indicator", "period", "code", "value", "method"]]
+        part = part.rename(columns={"code": key, "value": f"{prefix}_value",
+                                    "method": f"{prefix}_method"})
+        if key == "nation_code":
+            out[key] = nation_letter(out["area_code"]).map(
+                {letter: code for letter, (code, _) in NATIONS.items()})
+        out = out.drop(columns=[f"{prefix}_value", f"{prefix}_method"], errors="ignore")
+        out = out.merge(part, on=["indicator", "period", key], how="left")
+    out["authority_method"] = out["authority_method"].fillna("no data: not computed for this run")
+    out["nation_method"] = out["nation_method"].fillna("no data: not computed for this run")
+    return out.drop(columns="nation_code")
