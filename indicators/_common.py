@@ -38,9 +38,27 @@ def squash(text) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
+#: Tables read lately, by file (path, size, modification time), sheet and title rows: one
+#: national file (IoD File 6) feeds a dozen plugins of a demo or a refresh. A copy is handed
+#: out, so a plugin cannot change what the next one reads.
+_RECENT: dict[tuple, pd.DataFrame] = {}
+RECENT_TABLES = 4
+
+
 def read_table(path: Path, *, sheet=None, skip_rows: int = 0) -> pd.DataFrame:
     """A CSV (UTF-8 with or without BOM, falling back to Windows-1252) or a spreadsheet,
     all as text, headers squashed."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, sheet, skip_rows)
+    if key not in _RECENT:
+        while len(_RECENT) >= RECENT_TABLES:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = _read_table(path, sheet=sheet, skip_rows=skip_rows)
+    return _RECENT[key].copy()
+
+
+def _read_table(path: Path, *, sheet, skip_rows: int) -> pd.DataFrame:
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods"):
         frame = readers.read_excel(path, sheet=0 if sheet is None else sheet, skip_rows=skip_rows)

@@ -39,8 +39,14 @@ SIMD_2020 = ("https://www.gov.scot/binaries/content/documents/govscot/publicatio
              "2020/01/scottish-index-of-multiple-deprivation-2020-indicator-data/documents/"
              "simd_2020_indicators/simd_2020_indicators/govscot%3Adocument/"
              "SIMD%2B2020v2%2B-%2Bindicators.xlsx")
-NIMDM_2017 = ("https://www.nisra.gov.uk/sites/nisra.gov.uk/files/publications/"
-              "NIMDM17_SOA%20-%20for%20publication.xls")
+NIMDM_2017 = "https://www.nisra.gov.uk/sites/nisra.gov.uk/files/publications/NIMDM17_SOAresults.xls"
+SPREADSHEETS = (".xlsx", ".xls", ".ods")
+
+
+def _table(path: Path, sheet: str):
+    """The published workbook's data sheet, or a CSV copy as it is."""
+    is_book = Path(path).suffix.lower() in SPREADSHEETS
+    return C.read_table(path, sheet=sheet) if is_book else C.read_table(path)
 
 
 def _percent(values: pd.Series, path, name: str) -> pd.Series:
@@ -78,7 +84,7 @@ class _Scotland(IndicatorPlugin):
     weight: str
 
     def read(self, path: Path) -> pd.DataFrame:
-        frame = C.read_table(path)
+        frame = _table(path, "Data")
         code = C.codes(frame[C.column(frame, path, "Data_Zone", "dz11_code", "DZ")])
         share = _percent(C.number(frame, C.column(frame, path, self.rate), path), path, self.rate)
         weight = C.number(frame, C.column(frame, path, self.weight), path)
@@ -138,9 +144,10 @@ class NoCentralHeatingScotland(_Scotland):
 # -- Northern Ireland ---------------------------------------------------------------------
 class _NorthernIreland(IndicatorPlugin):
     column: str  # the start of the published column name
+    sheet: str   # the workbook's sheet of the domain
 
     def read(self, path: Path) -> pd.DataFrame:
-        frame = C.read_table(path)
+        frame = _table(path, self.sheet)
         code = C.codes(frame[C.column(frame, path, "SOA2001", "soa01_code", "SOA_CODE")])
         share = _percent(C.number(frame, C.column(frame, path, self.column, prefix=True), path),
                          path, self.column)
@@ -155,6 +162,7 @@ NIMDM_ALIASES = {"main": ["nimdm2017_ni_soa01_indicators.csv"]}
 
 class LowIncomeNI(_NorthernIreland):
     column = "Proportion of the population living in households whose equivalised income"
+    sheet = "Income"
     metadata = _meta(
         "low_income_rate_ni",
         "People in relative low-income households (Northern Ireland, NIMDM 2017)",
@@ -166,6 +174,7 @@ class LowIncomeNI(_NorthernIreland):
 
 class EmploymentNI(_NorthernIreland):
     column = "Proportion of the working age population who are employment deprived"
+    sheet = "Employment"
     metadata = _meta(
         "employment_deprivation_rate_ni",
         "Working-age people employment deprived (Northern Ireland, NIMDM 2017)",

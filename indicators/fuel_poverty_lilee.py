@@ -93,16 +93,9 @@ class FuelPovertyLilee(IndicatorPlugin):
                              "weight": households.to_numpy()})
 
     def _workbook(self, path: Path) -> tuple[pd.DataFrame, str]:
-        import openpyxl
-
-        readers.sniff(path)
-        book = openpyxl.load_workbook(path, read_only=True)
-        try:
-            title = book["Table 3"]["A1"].value if "Table 3" in book.sheetnames else None
-        finally:
-            book.close()
-        if title is None:
-            raise InputError(f"{path}: no sheet 'Table 3' (the LSOA table) with its title")
+        if "Table 3" not in pd.ExcelFile(path, engine="calamine").sheet_names:
+            raise InputError(f"{path}: no sheet 'Table 3' (the LSOA table)")
+        title = readers.read_excel(path, sheet="Table 3").columns[0]
         frame = C.read_table(path, sheet="Table 3", skip_rows=2)
         return frame, self._year(str(title), path)
 

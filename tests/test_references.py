@@ -129,3 +129,13 @@ def test_a_count_with_suppressed_areas_is_not_summed():
     whole = references.nation_values(table.fillna(5.0), table.iloc[:0], geography="lsoa2011",
                                      kind="extensive", denominator=None, nations=["W"])
     assert whole["value"].iloc[0] == 5.0 * 1_909
+
+
+@pytest.mark.parametrize("indicator, published", [
+    ("census21_bad_health", 5.2),          # ONS, Census 2021: bad or very bad health, England
+    ("census21_no_qualifications", 18.1),  # ONS, Census 2021: no qualifications, England
+    ("fuel_poverty_lilee", 13.4),          # DESNZ, fuel poverty 2019 (LILEE), England
+])
+def test_england_values_match_the_published_headlines(demo_store, indicator, published):
+    row = _reference(demo_store, indicator, "nation")
+    assert round(row["value"], 1) == published

@@ -389,7 +389,7 @@ def refresh_command(
     are used too. One line per indicator: ok (with coverage), not run, or failed (with why).
     Exits 1 if one failed; the others still run and keep their values.
     """
-    from placeportrait import plugins, refresh, scoring
+    from placeportrait import plugins, refresh
 
     store = _store(ctx)
     store.require_current()
@@ -397,8 +397,8 @@ def refresh_command(
     plan = refresh.plan_refresh(plugins.discover().plugins.values(), data_dir)
     with store.batch():  # on the GeoPackage, one copy of the file, not two a run
         failed = _refresh_runs(store, plan, boundary_set, data_dir)
-        scored = scoring.score_boundary_set(store, boundary_set)
-    out.print(_score_summary(scored), markup=False, highlight=False)
+    # each run scored its own values in its write (scoring.score_new_values)
+    out.print(_score_summary(store.read_scores(boundary_set)), markup=False, highlight=False)
     if failed:
         err.print(f"{failed} indicators failed; their previous values are unchanged")
         raise typer.Exit(1)

@@ -332,14 +332,15 @@ def _lookup_frame(path: Path) -> tuple[pd.DataFrame, dict[str, set]]:
 
 #: Reads of loaded boundary sets and crosswalks that every plugin of a refresh repeats,
 #: keyed by the store, the set and its load (name, checksum and load time), so a reloaded
-#: set is read again. A few entries each: national sets are large.
+#: set is read again. A few entries of each kind: national sets are large.
 _SET_READS: dict[tuple, object] = {}
-CACHED_READS = 6
+CACHED_READS = 8
 
 
-def _forget_oldest(cache: dict) -> None:
-    while len(cache) >= CACHED_READS:
-        cache.pop(next(iter(cache)))
+def _forget_oldest(cache: dict, kind=None) -> None:
+    same = [key for key in cache if kind is None or key[0] == kind]
+    while len(same) >= CACHED_READS:
+        cache.pop(same.pop(0))
 
 
 def _set_key(store, kind: str, name: str, *extra) -> tuple:
@@ -350,7 +351,7 @@ def _set_key(store, kind: str, name: str, *extra) -> tuple:
 
 def _cached_read(key: tuple, read):
     if key not in _SET_READS:
-        _forget_oldest(_SET_READS)
+        _forget_oldest(_SET_READS, key[0])
         _SET_READS[key] = read()
     return _SET_READS[key]
 

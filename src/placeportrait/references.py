@@ -134,56 +134,69 @@ def authority_values(harmonised: pd.DataFrame, targets: pd.DataFrame, table: pd.
                      geography: str, kind: str, denominator: str | None) -> pd.DataFrame:
     """One row per period and parent of ``targets``; see the module docstring."""
     parents = targets[["code", "parent_code"]].dropna()
-    rows = []
-    periods = sorted(set(harmonised["period"].astype(str))) if len(harmonised) else []
-    for period in periods:
-        if geography == "lad":
-            rows += _published_authorities(table, period, parents["parent_code"].unique())
-            continue
-        ward = harmonised[(harmonised["period"].astype(str) == period).to_numpy()]
-        ward = parents.merge(ward, left_on="code", right_on="area_code", how="left")
-        if "area_m2" in targets:
-            ward = ward.merge(targets[["code", "area_m2"]], on="code", how="left")
-        for parent, wards in ward.groupby("parent_code", sort=True):
-            rows.append((period, "authority", parent, None,
-                         *_from_wards(wards, geography, kind, denominator)))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    if harmonised.empty or parents.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    periods = pd.DataFrame({"period": sorted(set(harmonised["period"].astype(str)))})
+    grid = parents.merge(periods, how="cross")
+    if geography == "lad":
+        return _published_authorities(table, grid)
+    ward = grid.merge(harmonised.assign(period=harmonised["period"].astype(str)),
+                      left_on=["code", "period"], right_on=["area_code", "period"], how="left")
+    if "area_m2" in targets:
+        ward = ward.merge(targets[["code", "area_m2"]], on="code", how="left")
+    return _from_wards(ward, geography, kind, denominator)
 
 
-def _published_authorities(table, period, parents) -> list[tuple]:
-    part = table[(table["period"].astype(str) == period).to_numpy()]
-    by_code = part.drop_duplicates("code").set_index("code")["value"]
-    out = []
-    for parent in sorted(parents):
-        if parent in by_code.index:
-            value = by_code[parent]
-            method = ("published by the source for the authority" if pd.notna(value)
-                      else "no data: the source's row for the authority is suppressed")
-        else:
-            value, method = np.nan, "no data: the source has no row for this authority"
-        out.append((period, "authority", parent, None, float(value), method))
-    return out
+def _published_authorities(table: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
+    rows = grid[["parent_code", "period"]].drop_duplicates()
+    own = table.assign(period=table["period"].astype(str)).drop_duplicates(["code", "period"])
+    out = rows.merge(own[["code", "period", "value"]], left_on=["parent_code", "period"],
+                     right_on=["code", "period"], how="left", indicator=True)
+    found = out["_merge"] == "both"
+    method = np.where(~found, "no data: the source has no row for this authority",
+                      np.where(out["value"].notna(), "published by the source for the authority",
+                               "no data: the source's row for the authority is suppressed"))
+    return pd.DataFrame({"period": out["period"], "level": "authority",
+                         "code": out["parent_code"], "name": None,
+                         "value": out["value"].astype(float), "method": method})[COLUMNS]
 
 
-def _from_wards(wards, geography, kind, denominator) -> tuple[float, str]:
-    value = wards["value"].astype(float)
-    n = len(wards)
-    if value.isna().any():
-        return np.nan, (f"no data: {int(value.isna().sum())} of the authority's {n} wards "
-                        "have no data")
+def _from_wards(ward: pd.DataFrame, geography, kind, denominator) -> pd.DataFrame:
+    """Each authority's value from its wards (vectorised over authorities and periods)."""
+    value = ward["value"].astype(float)
+    den = ward["denominator"].astype(float) if "denominator" in ward else pd.Series(np.nan, index=ward.index)
+    area = ward["area_m2"].astype(float) if "area_m2" in ward else pd.Series(np.nan, index=ward.index)
+    parts = pd.DataFrame({"parent_code": ward["parent_code"], "period": ward["period"],
+                          "n": 1, "missing": value.isna(), "v": value, "vd": value * den,
+                          "d": den, "den_missing": den.isna(), "va": value * area, "a": area,
+                          "area_missing": area.isna()})
+    g = parts.groupby(["parent_code", "period"], sort=True).agg(
+        n=("n", "sum"), missing=("missing", "sum"), v=("v", "sum"), vd=("vd", "sum"),
+        d=("d", "sum"), den_missing=("den_missing", "sum"), va=("va", "sum"), a=("a", "sum"),
+        area_missing=("area_missing", "sum")).reset_index()
+    words = denominator or "the source weights"
     if kind == "extensive":
-        return float(value.sum()), f"sum of the source over the authority's {n} wards"
-    weight = wards["denominator"].astype(float) if "denominator" in wards else None
-    if weight is not None and weight.notna().all() and weight.sum() > 0:
-        return (float((value * weight).sum() / weight.sum()),
-                f"the source aggregated over the authority's {n} wards, weighted by "
-                f"{denominator or 'the source weights'}")
-    if geography in AREAL and "area_m2" in wards and wards["area_m2"].notna().all():
-        area = wards["area_m2"].astype(float)
-        return (float((value * area).sum() / area.sum()),
-                f"area-weighted mean of the authority's {n} wards")
-    return np.nan, ("no data: the source gives no weights (population or denominator) to "
-                    "aggregate its rates")
+        value_out = g["v"]
+        method = "sum of the source over the authority's " + g["n"].astype(str) + " wards"
+    else:
+        weighted = (g["den_missing"] == 0) & (g["d"] > 0)
+        by_area = ~weighted & (geography in AREAL) & (g["area_missing"] == 0) & (g["a"] > 0)
+        value_out = pd.Series(np.where(weighted, g["vd"] / g["d"].where(g["d"] > 0),
+                                       np.where(by_area, g["va"] / g["a"].where(g["a"] > 0),
+                                                np.nan)), index=g.index)
+        method = pd.Series(np.where(
+            weighted, "the source aggregated over the authority's " + g["n"].astype(str)
+            + f" wards, weighted by {words}",
+            np.where(by_area, "area-weighted mean of the authority's " + g["n"].astype(str)
+                     + " wards", "no data: the source gives no weights (population or "
+                     "denominator) to aggregate its rates")), index=g.index)
+    incomplete = g["missing"] > 0
+    value_out = value_out.where(~incomplete)
+    method = pd.Series(np.where(
+        incomplete, "no data: " + g["missing"].astype(str) + " of the authority's "
+        + g["n"].astype(str) + " wards have no data", method), index=g.index)
+    return pd.DataFrame({"period": g["period"], "level": "authority", "code": g["parent_code"],
+                         "name": None, "value": value_out.astype(float), "method": method})[COLUMNS]
 
 
 def for_run(table: pd.DataFrame, published: pd.DataFrame, harmonised: pd.DataFrame,

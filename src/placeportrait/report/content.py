@@ -733,7 +733,7 @@ def summary_paragraphs(name: str, authority: str, dims: list[dict],
                     if apportioned == len(same) else
                     f" ({apportioned} of them apportioned from the authority)" if apportioned else "")
             bits.append(f"level on {len(same)}{note}")
-        text = (f"Compared with the average of {authority}'s wards, {name} does "
+        text = (f"Compared with {authority} as a whole, {name} does "
                 f"{join_words(bits)}.")
         if ranked_areas:
             best = [r.title for r in indicators if r.rank_position == "first"]

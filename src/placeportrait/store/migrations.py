@@ -17,6 +17,7 @@ class Migration:
     version: int
     description: str
     tables: tuple[str, ...]
+    indexes: tuple[str, ...] = ()  # indexes added to tables of earlier migrations
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -27,7 +28,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("indicators", "runs", "indicator_values", "scores", "crosswalks"),
     ),
     Migration(3, "council dimensions", ("local_dimensions",)),
-    Migration(4, "authority and nation reference values", ("reference_values",)),
+    Migration(4, "authority and nation reference values", ("reference_values",),
+              indexes=("scores_indicator",)),
 )
 
 LATEST = MIGRATIONS[-1].version
@@ -35,6 +37,16 @@ LATEST = MIGRATIONS[-1].version
 
 def table(name: str):
     return schema.metadata.tables[name]
+
+
+def index(name: str):
+    return next(i for t in schema.metadata.tables.values() for i in t.indexes if i.name == name)
+
+
+def create_indexes(conn, migration: Migration) -> None:
+    """A migration's indexes on existing tables (a new table already has its own)."""
+    for name in migration.indexes:
+        index(name).create(conn, checkfirst=True)
 
 
 def pending(applied: set[int], target: int = LATEST) -> list[Migration]:

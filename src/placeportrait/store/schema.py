@@ -155,6 +155,8 @@ scores = Table(
     Column("scored_at", Text, nullable=False),
     UniqueConstraint("boundary_set", "area_code", "indicator", "period", name="scores_key"),
 )
+# Runs replace one indicator's scores: without this, each delete scans every score.
+Index("scores_indicator", scores.c.boundary_set, scores.c.indicator)
 
 # A council's own dimensions (``local_dimensions.yaml``), written with the first run of an
 # indicator in one, so the app and reports draw them without the plugin folder.
