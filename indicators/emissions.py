@@ -86,6 +86,12 @@ def read_native(path: Path, per_capita_prefix: str) -> tuple[pd.DataFrame, str]:
                   .to_numpy(),
         "value": C.number(frame, value, path, header_rows=skip + 1).to_numpy(),
     })
+    population = C.column(frame, path, "Population", prefix=True, required=False)
+    if population is not None:
+        # The file's own mid-year population ('000s): the rate's denominator, so merged
+        # authorities' rates combine as emissions over people.
+        out["weight"] = (C.number(frame, population, path, header_rows=skip + 1) * 1000
+                         ).to_numpy()
     # Regional and national totals, "Unallocated" emissions and blank lines have no code.
     return C.drop_blank_codes(out), f"{title} {value}"
 

@@ -132,11 +132,14 @@ def number(text: str) -> float:
 
 
 def overlay_mean(sources: gpd.GeoDataFrame, code_col: str, values: dict, wards: gpd.GeoDataFrame,
-                 weights: dict | None = None) -> pd.Series:
+                 weights: dict | None = None, sliver_share: float = 0.01) -> pd.Series:
     """Independent areal interpolation of an intensive value: geopandas overlay in EPSG:27700.
 
-    Without weights: sum(v a) / sum(a) over the pieces with a value. With weights (a
-    population p_i spread evenly over source i): sum(v p a/|i|) / sum(p a/|i|).
+    Pieces under ``sliver_share`` of both their source's and their ward's area are
+    dropped (unless they are all the source has), as docs/harmonisation.md says.
+    Without weights: sum(v a) / sum(a) over the kept pieces with a value. With weights
+    (a population p_i spread evenly over source i's kept pieces, in proportion to the
+    source's area inside the wards): sum(v p a S/(|i| K)) / sum(p a S/(|i| K)).
     """
     src = sources.to_crs(27700)
     src["geometry"] = src.geometry.make_valid()
@@ -145,10 +148,19 @@ def overlay_mean(sources: gpd.GeoDataFrame, code_col: str, values: dict, wards: 
     src["p"] = src[code_col].map(weights) if weights is not None else 1.0
     src = src[src["v"].notna()]
     tw = wards.to_crs(27700)[["code", "geometry"]]
+    tw["ward_area"] = tw.geometry.area
     pieces = gpd.overlay(src[[code_col, "v", "p", "src_area", "geometry"]], tw,
                          how="intersection", keep_geom_type=True)
-    a = pieces.geometry.area
-    w = pieces["p"] * a / pieces["src_area"] if weights is not None else a
+    pieces["a"] = pieces.geometry.area
+    small = (pieces["a"] < sliver_share * pieces["src_area"]) & (
+        pieces["a"] < sliver_share * pieces["ward_area"])
+    inside = pieces.groupby(code_col)["a"].transform("sum")
+    kept_area = pieces["a"].where(~small, 0).groupby(pieces[code_col]).transform("sum")
+    small &= kept_area > 0
+    pieces = pieces[~small]
+    a = pieces["a"]
+    scale = (inside / kept_area)[~small]
+    w = pieces["p"] * a / pieces["src_area"] * scale if weights is not None else a
     num = (pieces["v"] * w).groupby(pieces["code"]).sum()
     den = w.groupby(pieces["code"]).sum()
     return num / den

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from placeportrait.harmonise.successors import carry, succession
+
 #: GSS codes of the nations, by the first letter of their areas' codes.
 NATIONS = {"E": ("E92000001", "England"), "W": ("W92000004", "Wales"),
            "S": ("S92000003", "Scotland"), "N": ("N92000002", "Northern Ireland")}
@@ -139,7 +141,8 @@ def authority_values(harmonised: pd.DataFrame, targets: pd.DataFrame, table: pd.
     periods = pd.DataFrame({"period": sorted(set(harmonised["period"].astype(str)))})
     grid = parents.merge(periods, how="cross")
     if geography == "lad":
-        return _published_authorities(table, grid)
+        chain = succession(table["code"], set(parents["parent_code"]))
+        return _published_authorities(carry(table, chain, kind)[0], grid)
     ward = grid.merge(harmonised.assign(period=harmonised["period"].astype(str)),
                       left_on=["code", "period"], right_on=["area_code", "period"], how="left")
     if "area_m2" in targets:
@@ -150,12 +153,20 @@ def authority_values(harmonised: pd.DataFrame, targets: pd.DataFrame, table: pd.
 def _published_authorities(table: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
     rows = grid[["parent_code", "period"]].drop_duplicates()
     own = table.assign(period=table["period"].astype(str)).drop_duplicates(["code", "period"])
-    out = rows.merge(own[["code", "period", "value"]], left_on=["parent_code", "period"],
-                     right_on=["code", "period"], how="left", indicator=True)
+    if "predecessors" not in own:
+        own = own.assign(predecessors=np.nan)
+    out = rows.merge(own[["code", "period", "value", "predecessors"]],
+                     left_on=["parent_code", "period"], right_on=["code", "period"], how="left",
+                     indicator=True)
     found = out["_merge"] == "both"
+    carried = out["predecessors"].notna()
     method = np.where(~found, "no data: the source has no row for this authority",
-                      np.where(out["value"].notna(), "published by the source for the authority",
-                               "no data: the source's row for the authority is suppressed"))
+                      np.where(out["value"].isna(),
+                               "no data: the source's row for the authority is suppressed",
+                               np.where(carried, "from the source's rows for its predecessor "
+                                        "authorities " + out["predecessors"].fillna("")
+                                        + " (ONS code history)",
+                                        "published by the source for the authority")))
     return pd.DataFrame({"period": out["period"], "level": "authority",
                          "code": out["parent_code"], "name": None,
                          "value": out["value"].astype(float), "method": method})[COLUMNS]

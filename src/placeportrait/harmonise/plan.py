@@ -12,7 +12,9 @@ The choice, by the source's geography:
 * ``ward`` (and ``lad`` onto a LAD set): code match. When no code matches but a loaded
   set of ``--source-boundaries`` holds the source's codes (wards of another vintage),
   area-weighted from that set, flagged ``other vintage``.
-* ``lad``: apportioned to each ward from its authority.
+* ``lad``: apportioned to each ward from its authority; authorities the source has only
+  on older codes are first carried to their successors through the code chain
+  (:mod:`placeportrait.harmonise.successors`).
 * output areas, LSOAs and MSOAs: through a run-time lookup holding the source's codes
   (continuing by area when the lookup reaches wards of another vintage); else the
   plugin's declared lookup; else area-weighted from the loaded set holding most of them.
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from placeportrait.errors import HarmoniseError, InputError, MissingGeographyError
+from placeportrait.harmonise.successors import CHAIN_NAME, succession
+from placeportrait.harmonise.successors import describe as describe_succession
 
 # The flag on values estimated from wards of another vintage (the app and exports read it).
 OTHER_VINTAGE = "other vintage"
@@ -90,7 +94,9 @@ class Plan:
                 labels.append(f"lookup ({r.path.name}: {r.from_col} to {r.to_col})")
             elif step.fill:
                 labels.append(f"{step.method} from {step.source_set} where it does not reach")
-            elif labels:
+            elif step.method == "successor":
+                labels.append(f"successor authorities ({CHAIN_NAME})")
+            elif labels and step.source_set:
                 labels.append(f"{step.method} from {step.source_set}")
             else:
                 labels.append(step.method)
@@ -206,13 +212,17 @@ def _apportion(facts: Facts, warnings: list[str]) -> tuple[Step, ...]:
     if not facts.target_parents:
         raise HarmoniseError(f"boundary set {facts.boundary_set!r} has no parent (LAD) codes "
                              f"to apportion {facts.plugin} onto")
-    missing = facts.target_parents - facts.source_codes
+    chained = succession(facts.source_codes, facts.target_parents)
+    missing = facts.target_parents - facts.source_codes - set(chained.predecessors)
     if missing:
         warnings.append(f"{len(missing)} local authorities of the set have no source row "
                         f"(e.g. {', '.join(sorted(missing)[:5])})")
     how = "copied to" if facts.kind == "intensive" else "split between"
-    return (Step("apportion", f"local-authority source: each authority's value {how} its "
-                 f"wards in {facts.boundary_set}"),)
+    steps = (Step("apportion", f"local-authority source: each authority's value {how} its "
+                  f"wards in {facts.boundary_set}"),)
+    if chained:
+        steps = (Step("successor", describe_succession(chained)),) + steps
+    return steps
 
 
 def _sub_ward(facts: Facts, warnings: list[str]) -> tuple[Step, ...]:

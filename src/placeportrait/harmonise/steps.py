@@ -23,6 +23,7 @@ from placeportrait.harmonise.code_match import code_match
 from placeportrait.harmonise.lookup import lookup_aggregate
 from placeportrait.harmonise.plan import Plan, Step
 from placeportrait.harmonise.points import points_to_areas
+from placeportrait.harmonise.successors import carry, succession
 from placeportrait.harmonise.zonal import zonal_raster
 
 APPORTIONED = "apportioned from local authority"
@@ -129,6 +130,19 @@ def run_apportion(table, step: Step, context: Context) -> pd.DataFrame:
                                                  min_coverage=context.min_coverage))
 
 
+def run_successor(table, step: Step, context: Context) -> pd.DataFrame:
+    """Authority rows on older codes carried to the set's authorities through the code
+    chain (:func:`placeportrait.harmonise.successors.carry`: renamed rows kept, merged
+    authorities' counts summed and rates weighted by the source's weights), landing on
+    authorities for the apportion step that follows."""
+    parents = set(context.targets["parent_code"].dropna())
+    carried, notes = carry(table, succession(table["code"], parents), context.kind)
+    context.warnings.extend(notes)
+    weight = carried["weight"] if "weight" in carried else np.nan
+    return pd.DataFrame({"area_code": carried["code"], "period": carried["period"].astype(str),
+                         "value": carried["value"], "denominator": weight})
+
+
 def run_area_weighted(table, step: Step, context: Context) -> pd.DataFrame:
     """Areal interpolation through the cached crosswalk of ``step.source_set``.
 
@@ -193,7 +207,7 @@ def run_zonal_grid(table, step: Step, context: Context) -> pd.DataFrame:
     weights = "weight" if "weight" in table else None
     return per_period(pd.DataFrame(table.drop(columns="geometry")), lambda t: apply_crosswalk(
         t, crosswalk, context.kind, weights=weights, method="zonal_grid", code_col="code",
-        min_coverage=context.min_coverage))
+        min_coverage=context.min_coverage, sliver_share=0))
 
 
 def run_points(table, step: Step, context: Context) -> pd.DataFrame:
@@ -213,6 +227,6 @@ def run_zonal_raster(table, step: Step, context: Context) -> pd.DataFrame:
         min_coverage=context.min_coverage))
 
 
-STEPS = {"code_match": run_code_match, "apportion": run_apportion,
+STEPS = {"code_match": run_code_match, "apportion": run_apportion, "successor": run_successor,
          "area_weighted": run_area_weighted, "lookup": run_lookup,
          "zonal_grid": run_zonal_grid, "points": run_points, "zonal_raster": run_zonal_raster}

@@ -182,7 +182,8 @@ def zonal_grid(
     if cw is None:
         cw = crosswalk(grid, cell_id_col, targets, target_code_col)
     values = pd.Series(grid[value_col].to_numpy(), index=ids.to_numpy())
-    out = apply_crosswalk(values, cw, kind, min_coverage=min_coverage, method=GRID_METHOD)
+    out = apply_crosswalk(values, cw, kind, min_coverage=min_coverage, method=GRID_METHOD,
+                          sliver_share=0)
     codes = target_codes(targets, target_code_col)
     absent = set(codes) - set(out["area_code"])
     if absent:
