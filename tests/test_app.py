@@ -18,7 +18,7 @@ import pytest
 
 from placeportrait.cli import main
 
-from conftest import build_demo, demo_in_fresh_home
+from conftest import demo_in_fresh_home
 
 SET = "trafford-wards-2023"
 ALTRINCHAM, OLD_TRAFFORD, TRAFFORD = "E05015239", "E05015253", "E08000009"
@@ -336,8 +336,8 @@ def test_axe_finds_no_serious_or_critical_violations(dash_duo, demo_url):
         assert dash_duo.driver.find_element("css selector", "html").get_attribute("lang") == "en"
 
 
-def test_the_app_on_both_stores(dash_duo, store_url):
-    build_demo(store_url)
+def test_the_app_on_both_stores(dash_duo, demo_store_url):
+    store_url = demo_store_url
     app = start(dash_duo, store_url, f"/ward/{OLD_TRAFFORD}?indicator=fuel_poverty")
     dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Old Trafford", timeout=20)
     value = dash_duo.find_element('#portrait-table td[data-indicator="fuel_poverty"]')
@@ -349,7 +349,7 @@ def test_the_app_on_both_stores(dash_duo, store_url):
         app.placeportrait.store.engine().dispose()
 
 
-def test_a_council_dimension_on_the_map_and_in_the_portrait(dash_duo, store_url, tmp_path,
+def test_a_council_dimension_on_the_map_and_in_the_portrait(dash_duo, demo_store_url, tmp_path,
                                                             monkeypatch):
     """A dimension declared in local_dimensions.yaml (issue 14): the app, which has no plugin
     folder, draws it from the store like one of Raworth's, on both stores."""
@@ -357,7 +357,7 @@ def test_a_council_dimension_on_the_map_and_in_the_portrait(dash_duo, store_url,
 
     from test_first_hour import WARD_FILE, write_council_folder
 
-    build_demo(store_url)
+    store_url = demo_store_url
     folder = write_council_folder(tmp_path / "council")
     monkeypatch.setenv("PLACEPORTRAIT_INDICATORS_PATH", str(folder))
     with pytest.raises(SystemExit) as exit_info:

@@ -74,6 +74,9 @@ def builtin_inputs(census_tables: bool) -> dict[str, Path]:
         pairs[pid] = IND / "simd2020v2_scotland_dz11_indicators_first40.csv"
     for pid in ("low_income_rate_ni", "employment_deprivation_rate_ni"):
         pairs[pid] = IND / "nimdm2017_ni_soa01_indicators_first40.csv"
+    pairs["ni_households_deprived"] = IND / "ni_census21_household_deprivation21_sdz21_first40.csv"
+    pairs["ni_overcrowded_households"] = IND / "ni_census21_household_overcrowding21_sdz21_first40.csv"
+    pairs["scotland_overcrowded_households"] = IND / "scotland_census22_UV415_dz11_first40.xlsx"
     for domain in ("income", "employment", "education", "health", "crime", "housing_barriers",
                    "living_environment"):
         pairs[f"iod_{domain}_most_deprived"] = IND / "iod2019_file2_trafford.csv"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import demo_in_fresh_home, postgis_schema
+from conftest import DEMOS, demo_in_fresh_home
 from placeportrait import export, references
 from placeportrait.store import open_store
 
@@ -27,10 +27,11 @@ def demo_store(request, tmp_path_factory):
     if request.param == "geopackage":
         yield open_store(demo_in_fresh_home(tmp_path_factory))
         return
-    with postgis_schema(request) as url:
-        store = open_store(demo_in_fresh_home(tmp_path_factory, url))
-        yield store
-        store.engine().dispose()
+    url = DEMOS.postgis(request)
+    store = open_store(url)
+    yield store
+    store.engine().dispose()
+    DEMOS.drop(url)
 
 
 def _iod_income_shares() -> tuple[pd.Series, pd.Series, pd.Series]:

@@ -109,9 +109,12 @@ def wanted(meta) -> dict[str, list[str]]:
     sources = {"main": meta.url, **meta.extra_sources}
     names = {}
     for name, url in sources.items():
-        published = Path(urlparse(url).path).name
-        # an address such as …/downloads names no file: only the aliases can be looked for
-        names[name] = [*([published] if "." in published else []), *meta.aliases.get(name, ())]
+        address = urlparse(url)
+        published = Path(address.path).name
+        # An address such as …/downloads names no file, and one with a query (a table
+        # builder's …/table.csv?d=…) names a query, not a file: only the aliases will do.
+        names_file = "." in published and not address.query
+        names[name] = [*([published] if names_file else []), *meta.aliases.get(name, ())]
     return names
 
 

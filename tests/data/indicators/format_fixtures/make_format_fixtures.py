@@ -307,6 +307,22 @@ def naei_asc(path):
     Path(path).write_text("\n".join(lines) + "\n")
 
 
+# -- NISRA Census 2021 flexible table builder CSV (read by position, as demographr's
+#    data-raw scripts do; the header text here is not the builder's own) --------------------
+def nisra_household_deprivation(path):
+    counts = pd.read_csv(DATA / "indicators" / "ni_census21_household_deprivation21_sdz21_first40.csv")
+    names = gpd.read_file(DATA / "boundaries" / "sdz21_ni_first40.geojson").set_index("sdz21_code")
+    order = ["Household is not deprived in any dimension", "Household is deprived in 1 dimension",
+             "Household is deprived in 2 dimensions", "Household is deprived in 3 dimensions",
+             "Household is deprived in 4 dimensions"]
+    rows = [[r.sdz21_code, names.loc[r.sdz21_code, "sdz21_name"],
+             order.index(r.deprivation_dimensions), r.deprivation_dimensions, r.n]
+            for r in counts.itertuples()]
+    write_csv(path, ["Census 2021 Super Data Zone Code", "Census 2021 Super Data Zone Label",
+                     "Household deprivation Code", "Household deprivation Label", "Count"],
+              rows, bom=False)
+
+
 if __name__ == "__main__":
     points = ward_points()
     ofcom_zip(HERE / "202507_fixed_broadband_coverage_r01_FORMAT_FIXTURE.zip")
@@ -316,3 +332,4 @@ if __name__ == "__main__":
     iod_2025_file7(HERE / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv")
     defra_pm25_csv(HERE / "defra_background_pm25_2017_trafford_FORMAT_FIXTURE.csv")
     naei_asc(HERE / "naei_co2_total_2021_FORMAT_FIXTURE.asc")
+    nisra_household_deprivation(HERE / "ni_census21_HH_DEPRIVATION_sdz21_FORMAT_FIXTURE.csv")
