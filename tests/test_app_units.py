@@ -20,7 +20,7 @@ import shapely
 
 from placeportrait.cli import main
 from placeportrait.store import open_store
-from placeportrait_app import doughnut_figure, downloads, metrics, routes
+from placeportrait_app import downloads, metrics, routes
 from placeportrait_app import map as map_lib
 from placeportrait_app.data import ReadOnlyStore, Repository
 from placeportrait_app.dashcall import CallbackClient
@@ -244,65 +244,60 @@ def test_map_figure_references_geometry_and_patch_carries_values(repo):
 
 # -- the doughnut -------------------------------------------------------------------------------
 def test_doughnut_wedges(repo):
-    scopes = repo.scopes(SET)
-    slots = repo.ward_slots(SET, OLD_TRAFFORD)
-    assert len(slots) == len(scopes) * (12 + 9)  # social inside, ecological outside, per scope
-    rows = repo.ward_rows(SET, OLD_TRAFFORD)
-    fuel = rows.set_index("indicator").loc["fuel_poverty"]
-    energy = slots.set_index(["scope", "dimension"]).loc[(fuel["lens"].split("-")[0], "energy")]
-    assert energy["status"] == "shortfall" and energy["gap"] > 0
-    fig = doughnut_figure.figure(slots, scopes)
-    traces = {t.get("name"): t for t in fig["data"]}
-    gaps = traces["Shortfall (inward) · overshoot (outward)"]
-    red = slots.loc[(slots["status"] != "no data") & (slots["gap"] > 0)]
-    assert len(gaps["r"]) == len(red)
-    i = gaps["theta"].index(energy["theta"])
-    inner = doughnut_figure.R_FOUNDATION - doughnut_figure.R_HOLE
-    assert gaps["r"][i] == pytest.approx(min(energy["gap"], 1) * inner)
-    assert gaps["base"][i] + gaps["r"][i] == pytest.approx(doughnut_figure.R_FOUNDATION)
-    missing = traces["No data"]
-    assert len(missing["r"]) == int((slots["status"] == "no data").sum()) > 0
-    assert missing["marker"]["pattern"]["shape"] == "/"
-    assert "no data" in doughnut_figure.caption(slots, "Old Trafford")
+    from placeportrait_app import panels
+
+    wedges = repo.ward_wedges(SET, OLD_TRAFFORD)
+    assert [w["ring"] for w in wedges] == ["social"] * 12 + ["ecological"] * 9  # Raworth's
+    by_id = {w["dimension"]: w for w in wedges}
+    assert by_id["energy"]["status"] == "shortfall" and by_id["energy"]["gap"] > 0
+    assert not by_id["energy"]["copied"]  # fuel poverty and census heating are ward-level
+    assert by_id["networks"]["copied"]  # broadband is Trafford's value given to every ward
+    figure = panels.doughnut_block(wedges, "Old Trafford", block_id="doughnut")
+    svg = figure.children[0].html
+    assert svg.startswith("<svg") and "Old Trafford" in svg and "url(#doughnut-stripes)" in svg
+    assert "Networks (social foundation): shortfall of" in svg  # a wedge's tooltip
+    assert "no data for Food" in figure.children[1].children  # the text alternative
 
 
-def test_doughnut_slots_agree_with_score_dimensions(repo):
+def test_doughnut_wedges_agree_with_score_dimensions_and_the_report(repo, demo_url):
     from placeportrait import doughnut
+    from placeportrait.report import content
 
     rows = repo.ward_rows(SET, ALTRINCHAM)
-    scope = rows["lens"].str.split("-").str[0]
-    slots = doughnut_figure.slots_for(rows, repo.scopes(SET)).set_index(["scope", "dimension"])
-    checked = 0
-    for name, part in rows.groupby(scope):
-        expected = doughnut.score_dimensions(part[["area_code", "indicator", "ring", "dimension",
-                                                   "status", "shortfall", "overshoot"]])
-        for r in expected.itertuples():
-            gap = r.shortfall if r.ring == "social" else r.overshoot
-            assert slots.at[(name, r.dimension), "status"] == r.status
-            assert slots.at[(name, r.dimension), "gap"] == pytest.approx(gap, nan_ok=True)
-            checked += 1
-    assert checked >= 3
+    wedges = {w["dimension"]: w for w in repo.ward_wedges(SET, ALTRINCHAM)}
+    expected = doughnut.score_dimensions(rows[["area_code", "indicator", "ring", "dimension",
+                                               "status", "shortfall", "overshoot"]])
+    for r in expected.itertuples():
+        gap = r.shortfall if r.ring == "social" else r.overshoot
+        assert wedges[r.dimension]["status"] == r.status
+        assert wedges[r.dimension]["gap"] == pytest.approx(gap, nan_ok=True)
+    assert len(expected) >= 3
+    # The report draws the same wedges.
+    report = content.gather(content.load_set(open_store(demo_url), SET), ALTRINCHAM)
+    for mine, theirs in zip(repo.ward_wedges(SET, ALTRINCHAM), report["wedges"]):
+        assert (mine["dimension"], mine["status"], mine["copied"]) == \
+            (theirs["dimension"], theirs["status"], theirs["copied"])
+        assert mine["gap"] == pytest.approx(theirs["gap"], nan_ok=True)
 
 
-def test_doughnut_overshoot_and_lenses():
+def test_doughnut_overshoot_capped_and_copied_values_marked():
+    from placeportrait import doughnut
+
     rows = pd.DataFrame({
         "area_code": "X", "indicator": ["co2", "no2", "fuel"], "title": ["CO2", "NO2", "Fuel"],
         "ring": ["ecological", "ecological", "social"],
         "dimension": ["climate_change", "air_pollution", "energy"],
         "lens": ["global-ecological", "local-ecological", "local-social"],
         "status": ["overshoot", "within", "no data"],
-        "shortfall": [np.nan, np.nan, np.nan], "overshoot": [2.5, 0.0, np.nan]})
-    slots = doughnut_figure.slots_for(rows, ["local", "global"])
-    assert len(slots) == 2 * (12 + 9)
-    glob = slots.loc[(slots["scope"] == "global") & (slots["dimension"] == "climate_change")].iloc[0]
-    assert glob["status"] == "overshoot" and glob["theta"] >= 180  # global half
-    fig = doughnut_figure.figure(slots, ["local", "global"])
-    gaps = next(t for t in fig["data"] if t["name"].startswith("Shortfall"))
-    assert gaps["r"] == [pytest.approx(doughnut_figure.OVERSHOOT_LENGTH)]  # capped at 100 %
-    texts = [t["text"] for t in fig["data"] if t.get("mode") == "text"]
-    assert ["+250.0 %"] in texts  # the capped wedge says how far it really goes
-    assert ["Air<br>pollution", "Climate<br>change"] in texts  # dimensions with data, labelled
-    assert [a["text"] for a in fig["layout"]["annotations"]] == ["<b>Local</b>", "<b>Global</b>"]
+        "shortfall": [np.nan, np.nan, np.nan], "overshoot": [2.5, 0.0, np.nan],
+        "flags": ["apportioned from local authority", None, None]})
+    wedges = {w["dimension"]: w for w in doughnut.wedge_records(rows)}
+    assert wedges["climate_change"]["copied"] and not wedges["air_pollution"]["copied"]
+    assert wedges["energy"]["status"] == "no data" and not wedges["energy"]["copied"]
+    from placeportrait.report import doughnut_svg
+
+    svg = doughnut_svg.render(list(wedges.values()), "X")
+    assert "+250%" in svg  # the capped wedge says how far it really goes
 
 
 # -- geometry ------------------------------------------------------------------------------------
@@ -368,14 +363,17 @@ def test_cache_follows_the_store_version(tmp_path):
 
 def test_authority_names_come_from_an_authority_set(tmp_path):
     url = build_demo(str(tmp_path / "la.gpkg"))
+    # ONS's name, shipped with the reports, until the store has an authority set...
+    assert Repository(open_store(url), ttl=0).authority_label(SET, TRAFFORD) == \
+        "Trafford (E08000009)"
     wards = gpd.read_file(DEMO_WARDS)
-    lad = gpd.GeoDataFrame({"code": [TRAFFORD], "name": ["Trafford"]},
+    lad = gpd.GeoDataFrame({"code": [TRAFFORD], "name": ["Trafford Council"]},
                            geometry=[wards.union_all()], crs=wards.crs)
     lad.to_file(tmp_path / "lad.geojson", driver="GeoJSON")
     assert cli("--database-url", url, "boundaries", "load", tmp_path / "lad.geojson", "--set",
                "lad-2023", "--level", "lad", "--code-field", "code", "--name-field", "name") == 0
-    repo = Repository(open_store(url), ttl=0)
-    assert repo.authority_label(SET, TRAFFORD) == "Trafford (E08000009)"
+    repo = Repository(open_store(url), ttl=0)  # ...whose names come first
+    assert repo.authority_label(SET, TRAFFORD) == "Trafford Council (E08000009)"
     assert repo.default_set() == SET  # the scored ward set, not the authorities
 
 
@@ -398,6 +396,7 @@ def test_callbacks_on_both_stores(demo_store_url):
     assert p.output("panel-title.children") == "Ward portrait: Old Trafford"
     body = json.dumps(p.output("panel-body.children"))
     assert "19.0 % of households" in body and "Open Government Licence v3.0" in body
+    assert "What matters most in Old Trafford, among measures of the ward itself" in body
     assert p.output("attribution-shown.data") == [SET, panel_state["version"]]
     assert "Sources and licences" in json.dumps(p.output("attribution.children"))
     # another ward of the same set and version leaves the footer alone
@@ -456,7 +455,7 @@ def test_compare_sets_wards_beside_their_authority(client):
     p = client.call("panel-title.children", {"panel-state.data": r.output("panel-state.data")})
     assert p.output("panel-title.children") == "Compare 2 wards"
     body = json.dumps(p.output("panel-body.children"))
-    assert "E08000009: whole authority" in body and "mean of" not in body
+    assert "Trafford (E08000009): whole authority" in body and "mean of" not in body
     assert ">9.1<" in body and ">19.0<" in body  # the wards' cells
     # the 2017 fuel-poverty file has no household counts: no authority figure, not the
     # mean of the wards (11.2); England's income deprivation comes from the whole source

@@ -98,8 +98,8 @@ def test_a_council_dimension_is_recorded_and_drawn_without_the_plugin_folder(
     assert len(got) == 21
     for ward, share in source.items():
         assert got[ward] == pytest.approx(share, abs=1e-9), ward
-    slots = repo.ward_slots(WARDS, "E05015239")
-    mobility = slots.loc[slots["dimension"] == "mobility"].iloc[0]
+    wedges = repo.ward_wedges(WARDS, "E05015239")
+    mobility = next(w for w in wedges if w["dimension"] == "mobility")
     assert mobility["label"] == "Social mobility"
     assert mobility["gap"] == pytest.approx(source["E05015239"] / 100)
 

@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from placeportrait import dimensions, export
+from placeportrait import dimensions, doughnut, export
 from placeportrait.doughnut import compare, latest_rows
 from placeportrait.errors import InputError, StoreError, StoreUnavailableError
 from placeportrait.store import open_store, schema
+from placeportrait_app import fmt
 from placeportrait_app import metrics as metric_lib
 from placeportrait_app.routes import Known, SetCatalog
 
@@ -388,37 +389,12 @@ class Repository:
         a, b = np.searchsorted(codes, code, "left"), np.searchsorted(codes, code, "right")
         return self.table(name).iloc[a:b]
 
-    def lens_table(self, name: str):
-        """Every area's dimension scores per lens scope, sorted by code, and slot titles."""
-        from placeportrait_app import doughnut_figure
+    def ward_wedges(self, name: str, code: str) -> list[dict]:
+        """The wedges of a ward's doughnut (:func:`placeportrait.doughnut.wedge_records`,
+        as the reports draw them)."""
+        return doughnut.wedge_records(self.ward_rows(name, code), self.extra_dimensions(name),
+                                      percent=fmt.percent)
 
-        def compute():
-            table = self.table(name)
-            scored = (doughnut_figure.lens_scores(table, self.extra_dimensions(name))
-                      .sort_values("area_code", kind="stable").reset_index(drop=True))
-            return scored, scored["area_code"].to_numpy(), doughnut_figure.slot_titles(table)
-        return self._cached("lens-table", name, compute)
-
-    def ward_slots(self, name: str, code: str) -> pd.DataFrame:
-        """The wedges of a ward's doughnut (see :func:`doughnut_figure.slots`)."""
-        from placeportrait_app import doughnut_figure
-
-        scored, codes, titles = self.lens_table(name)
-        a, b = np.searchsorted(codes, code, "left"), np.searchsorted(codes, code, "right")
-        return doughnut_figure.slots(scored.iloc[a:b], self.scopes(name), titles,
-                                     self.extra_dimensions(name))
-
-    def scopes(self, name: str) -> list[str]:
-        """The lens scopes (local, global) the set's indicators use; local if none."""
-        def compute():
-            table = self.table(name)
-            lenses = table["lens"].dropna().astype(str).unique() if not table.empty else []
-            scopes = sorted({lens.split("-", 1)[0] for lens in lenses} & {"local", "global"},
-                            key=["local", "global"].index)
-            return scopes or ["local"]
-        return self._cached("scopes", name, compute)
-
-    # -- authorities ------------------------------------------------------------------------
     def authorities(self, name: str) -> dict[str, str]:
         """Parent code -> label, named from any authority-level set in the store."""
         def compute():
@@ -428,8 +404,12 @@ class Repository:
         return self._cached("authorities", name, compute, self._sets_key())
 
     def authority_names(self) -> dict[str, str]:
+        """ONS's names of the authorities (shipped with the reports), overridden by any
+        authority-level set in the store."""
         def compute():
-            found: dict[str, str] = {}
+            from placeportrait.report.content import shipped_authority_names
+
+            found: dict[str, str] = dict(shipped_authority_names())
             for row in self.sets().itertuples():
                 if str(row.level).lower() in AUTHORITY_LEVELS:
                     table = self.store.read_area_table(row.name)
@@ -440,6 +420,12 @@ class Repository:
     def _sets_key(self) -> tuple:
         frame = self.sets()
         return tuple(zip(frame["name"], frame["loaded_at"]))
+
+    def authority_name(self, code) -> str:
+        """An authority's name alone (``Trafford``), or its code when none is known."""
+        if not isinstance(code, str) or not code:
+            return "its authority"
+        return self.authority_names().get(code, code)
 
     def authority_label(self, name: str, code) -> str:
         if not isinstance(code, str) or not code:
@@ -492,7 +478,6 @@ class Repository:
 
         def rest():
             try:
-                self.lens_table(name)
                 for metric_id in metric_ids:
                     self.metric_values(name, metric_id)
                 if self.on_warm:

@@ -74,6 +74,14 @@ table.compact th, table.compact td { padding:.2rem .4rem; }
 .st-bad { color:#a1261b; } .st-good { color:#1e6b3a; } .st-none { color:#595959; font-style:italic; }
 figure { margin:0; }
 .doughnut-figure { border:1px solid var(--line); padding:.3rem; }
+.doughnut-box svg { width:100%; height:auto; display:block; }
+.dn-legend { font-size:.82rem; color:var(--muted); margin:.2rem 0; }
+.dn-legend .swatch { width:1rem; height:.8rem; vertical-align:-.1rem; margin:0 .25rem 0 .6rem; }
+.sw-met { background:#009E73; } .sw-gap { background:#D55E00; } .sw-none { background:#E6E6E6; }
+.sw-copied { background: repeating-linear-gradient(45deg, #D55E00 0 3px, #F2BE9A 3px 5px); }
+.mini-title { font-weight:600; font-size:.85rem; }
+.visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
+                   clip:rect(0 0 0 0); white-space:nowrap; }
 .minis { display:grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap:.5rem; }
 .minis .caption { font-size:.75rem; }
 details { margin:.5rem 0; }

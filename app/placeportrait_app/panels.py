@@ -5,35 +5,53 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
-from placeportrait import doughnut
-from placeportrait_app import doughnut_figure, reports, tables
-from placeportrait_app.rawhtml import freeze
-
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
-                "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+from placeportrait import doughnut, matters_most
+from placeportrait.report import doughnut_svg
+from placeportrait_app import fmt, reports, tables
+from placeportrait_app.rawhtml import RawHtml, freeze
 
 
 def intro(href_compare: str) -> list:
     return [
         html.P("Click a ward on the map, or find it by name or code above, to see its doughnut: "
                "the social foundation's shortfalls reach inward from the green ring, the "
-               "ecological ceiling's overshoots reach outward, and grey hatched wedges have "
-               "no data."),
+               "ecological ceiling's overshoots reach outward, striped wedges are authority "
+               "values given to every ward, and grey wedges have no data."),
         html.P(["To set wards side by side with their local authority, open ",
                 dcc.Link("Compare wards", href=href_compare), "."]),
     ]
 
 
-def doughnut_block(slots: pd.DataFrame, scopes: list[str], name: str, *, compact=False,
-                   graph_id=None, title=None) -> html.Figure:
-    fig = doughnut_figure.figure(slots, scopes, compact=compact, title=title)
-    text = doughnut_figure.caption(slots, name)
-    extra = {"id": graph_id} if graph_id else {}
-    graph = dcc.Graph(figure=fig, config={**GRAPH_CONFIG, "displayModeBar": False},
-                      className="doughnut", responsive=True,
-                      style={"height": f"{fig['layout']['height']}px"}, **extra)
-    return html.Figure([graph, html.Figcaption(text, className="caption")],
-                       className="doughnut-figure", **{"aria-label": text})
+def doughnut_block(records: list[dict], name: str, *, compact=False, block_id=None,
+                   title=None) -> html.Figure:
+    """The doughnut as the reports draw it (an SVG from :mod:`placeportrait.report.doughnut_svg`,
+    every text in it escaped), with its text alternative as the caption."""
+    svg = doughnut_svg.render(records, name, id_prefix=block_id or f"dn-{abs(hash(name))}",
+                              compact=compact)
+    text = doughnut_svg.describe(name, records)
+    children = [html.Figcaption(title, className="mini-title")] if title else []
+    children += [RawHtml(html=svg, id=block_id, className="doughnut-box"),
+                 html.P(text, className="caption visually-hidden")]
+    legend = None if compact else html.P([
+        html.Span(className="swatch sw-met"), "met / within the ceiling ",
+        html.Span(className="swatch sw-gap"), "shortfall (inward) / overshoot (outward) ",
+        html.Span(className="swatch sw-copied"), "authority value given to every ward ",
+        html.Span(className="swatch sw-none"), "no data"], className="dn-legend")
+    return html.Figure([*children, legend] if legend else children,
+                       className="doughnut-figure", **{"aria-label": f"Doughnut of {name}"})
+
+
+def what_matters(rows: pd.DataFrame, name: str, authority: str) -> html.Section:
+    """The portrait's opening: its largest gaps among measures of the ward itself, against
+    its authority and nation, and what is only known for the authority
+    (:mod:`placeportrait.matters_most`, as the report says it)."""
+    words = matters_most.sentences(name, authority, matters_most.decide(rows), fmt.with_unit)
+    children = [html.H3("What matters most here", id="matters-heading"), html.P(words["lead"])]
+    if words["items"]:
+        children.append(html.Ol([html.Li(item) for item in words["items"]]))
+    if words["authority_only"]:
+        children.append(html.P(words["authority_only"], className="note"))
+    return html.Section(children, id="matters-most", **{"aria-labelledby": "matters-heading"})
 
 
 def portrait(repo, set_name: str, code: str, hrefs) -> list:
@@ -43,8 +61,7 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
     area = areas.loc[areas["code"] == code].iloc[0]
     name = area["name"] if isinstance(area["name"], str) else code
     authority = repo.authority_label(set_name, area["parent_code"])
-    scopes = repo.scopes(set_name)
-    dims = repo.ward_slots(set_name, code)
+    wedges = repo.ward_wedges(set_name, code)
     return [
         html.P([f"{code} · local authority {authority} · boundary set {set_name} · ",
                 dcc.Link("Compare with its authority and other wards",
@@ -55,9 +72,10 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
                 html.A("HTML (works offline)", href=reports.url(hrefs.app, set_name, code, "html"),
                        id="report-html", download=reports.file_name(repo, set_name, code, "html"))],
                className="report-links"),
-        doughnut_block(dims, scopes, name, graph_id="doughnut"),
+        freeze(what_matters(rows, name, repo.authority_name(area["parent_code"]))),
+        doughnut_block(wedges, name, block_id="doughnut"),
         # static tables as one component each: see rawhtml for why
-        freeze(tables.dimension_table(dims, name)),
+        freeze(tables.dimension_table(wedges, name)),
         html.H3("Indicators"),
         freeze(tables.portrait_table(rows, f"{name} ({code})", authority)),
     ]
@@ -82,14 +100,15 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
                 html.P("Example: open a ward's portrait and follow “Compare with its authority”.")]
     table = repo.table(set_name)
     areas = repo.areas(set_name).set_index("code")
-    scopes = repo.scopes(set_name)
+    extra = repo.extra_dimensions(set_name)
     rows = table.loc[table["area_code"].isin(codes)]
     blocks, columns, cells = [], [], {}
     for code in codes:
         name = areas.at[code, "name"] if isinstance(areas.at[code, "name"], str) else code
         ward = rows.loc[rows["area_code"] == code]
-        blocks.append(html.Div(doughnut_block(repo.ward_slots(set_name, code), scopes, name,
-                                              compact=True, title=name), className="mini"))
+        blocks.append(html.Div(doughnut_block(repo.ward_wedges(set_name, code), name,
+                                              compact=True, block_id=f"dn-{code}", title=name),
+                               className="mini"))
         columns.append({"key": code, "label": f"{name} ({code})", "kind": "ward",
                         "remove": hrefs.compare([c for c in codes if c != code])})
         for r in ward.itertuples():
@@ -99,9 +118,10 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
     for parent in parents:
         label = repo.authority_label(set_name, parent)
         scored = reference_rows(rows, "authority_value", parent, rows["parent_code"] == parent)
-        slots = doughnut_figure.slots_for(scored, scopes, repo.extra_dimensions(set_name))
-        blocks.append(html.Div(doughnut_block(slots, scopes, f"{label} (authority)",
-                                              compact=True, title=f"{label}: whole authority"),
+        wedges = doughnut.wedge_records(scored, extra, percent=fmt.percent)
+        blocks.append(html.Div(doughnut_block(wedges, f"{label} (authority)", compact=True,
+                                              block_id=f"dn-{parent}",
+                                              title=f"{label}: whole authority"),
                                className="mini authority"))
         columns.append({"key": parent, "label": f"{label}: whole authority",
                         "kind": "authority", "remove": None})

@@ -123,22 +123,25 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
                     **{"aria-label": f"Indicators of {ward_label} (scrollable)"})
 
 
-def dimension_table(dims: pd.DataFrame, name: str) -> html.Details:
+def dimension_table(wedges: list[dict], name: str) -> html.Details:
     """The doughnut's wedges as a table (its text alternative)."""
     rows = []
-    for r in dims.itertuples():
+    for r in wedges:
+        known = ("no data" if r["status"] == "no data" else
+                 "authority only" if r["copied"] else "ward")
         rows.append(html.Tr([
-            html.Th(r.label, scope="row"), html.Td(f"{r.scope} {r.ring}"),
-            html.Td(status(r.status)),
-            html.Td(fmt.NO_DATA if fmt.is_missing(r.gap) else fmt.percent(r.gap), className="num"),
-            html.Td(f"{r.with_data} of {r.indicators}", className="num"),
+            html.Th(r["label"], scope="row"), html.Td(r["ring"]), html.Td(status(r["status"])),
+            html.Td(fmt.NO_DATA if fmt.is_missing(r["gap"]) else fmt.percent(r["gap"]),
+                    className="num"),
+            html.Td(f"{r['with_data']} of {r['indicators']}", className="num"), html.Td(known),
         ]))
     return html.Details([
         html.Summary("The doughnut as a table"),
         html.Div(html.Table([
-            html.Caption(f"Dimensions of {name}'s doughnut by lens"),
-            html.Thead(html.Tr([_th("Dimension"), _th("Lens"), _th("Status"),
-                                _th("Shortfall / overshoot"), _th("Indicators with data")])),
+            html.Caption(f"Dimensions of {name}'s doughnut"),
+            html.Thead(html.Tr([_th("Dimension"), _th("Ring"), _th("Status"),
+                                _th("Shortfall / overshoot"), _th("Indicators with data"),
+                                _th("Known for")])),
             html.Tbody(rows)], className="data compact"), className="scroll", tabIndex=0,
             role="region", **{"aria-label": "Doughnut dimensions (scrollable)"}),
     ])

@@ -620,3 +620,68 @@ def latest_rows(table: pd.DataFrame) -> pd.DataFrame:
     """
     latest_period = table.groupby("indicator")["period"].transform("max")
     return table[table["period"] == latest_period].reset_index(drop=True)
+
+
+#: Values flagged with this were given to each ward from its local authority.
+APPORTIONED_FLAG = "apportioned"
+
+
+def wedge_records(rows: pd.DataFrame, extra: Iterable[Dimension] | None = None,
+                  percent=lambda g: f"{100 * g:.1f}%") -> list[dict]:
+    """One area's dimensions as the doughnut draws them (:mod:`placeportrait.doughnut_layout`).
+
+    ``rows``: the area's scored rows of every indicator's latest period, with
+    ``dimension`` and, when values may be apportioned, ``flags`` and ``title``. Returns
+    every dimension of Raworth's (and ``extra``), in her order, with ``dimension, label,
+    ring, status, gap`` (shortfall or overshoot as a share, NaN with no data),
+    ``with_data``, ``indicators``, ``copied`` (every indicator with data is an authority
+    value given to the ward) and ``title`` (a sentence for the wedge's tooltip). The app
+    and the reports both call it, so their doughnuts agree.
+    """
+    extra = tuple(extra or ())
+    dims = all_dimensions(extra)
+    if rows.empty:
+        scored = pd.DataFrame(columns=["dimension", "status", "shortfall", "overshoot",
+                                       "indicators_with_data", "indicators"])
+    else:
+        cols = [c for c in (*SCORED_COLUMNS, "dimension") if c in rows]
+        scored = score_dimensions(rows[cols].assign(area_code="area"), extra=extra,
+                                  include_all_dimensions=True)
+    found = scored.set_index("dimension")
+    own, titles = set(), {}
+    if len(rows):
+        ward_level = rows["status"].ne(NO_DATA)
+        if "flags" in rows:
+            ward_level &= ~rows["flags"].astype("string").fillna("").str.contains(APPORTIONED_FLAG)
+        own = set(rows.loc[ward_level, "dimension"])
+        if "title" in rows:
+            titles = rows.groupby("dimension")["title"].agg(lambda t: "; ".join(map(str, t)))
+    out = []
+    for d in dims:
+        r = found.loc[d.id] if d.id in found.index else None
+        with_data = int(r["indicators_with_data"]) if r is not None else 0
+        status = r["status"] if r is not None else NO_DATA
+        gap = float(r["shortfall"] if d.ring == "social" else r["overshoot"]) if with_data else np.nan
+        copied = with_data > 0 and d.id not in own
+        out.append({"dimension": d.id, "label": d.label, "ring": d.ring, "status": status,
+                    "gap": gap, "with_data": with_data,
+                    "indicators": int(r["indicators"]) if r is not None else 0,
+                    "copied": copied,
+                    "title": _wedge_title(d.label, d.ring, status, gap, copied, with_data,
+                                          int(r["indicators"]) if r is not None else 0,
+                                          titles.get(d.id, ""), percent)})
+    return out
+
+
+def _wedge_title(label, ring, status, gap, copied, with_data, indicators, titles, percent) -> str:
+    what = {SHORTFALL: f"shortfall of {percent(gap)}" if status == SHORTFALL else "",
+            OVERSHOOT: f"overshoot of {percent(gap)}" if status == OVERSHOOT else "",
+            ACHIEVED: "foundation met", WITHIN: "within the ceiling", NO_DATA: "no data"}[status]
+    ring_name = "social foundation" if ring == "social" else "ecological ceiling"
+    parts = [f"{label} ({ring_name}): {what}"]
+    if copied:
+        parts.append("only known for the whole local authority")
+    if indicators:
+        parts.append(f"{with_data} of {indicators} indicators with data: {titles}" if titles
+                     else f"{with_data} of {indicators} indicators with data")
+    return "; ".join(parts)

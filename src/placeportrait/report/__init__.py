@@ -134,7 +134,7 @@ def report_html(data, code: str, *, generated_at: datetime | None = None,
         data._cache[key] = locator_svg.prepare(areas)
     locator = locator_svg.render(None, code, ward_name=report["name"], authority=report["authority"],
                                  prepared=data._cache[key], for_pdf=for_pdf)
-    doughnut = doughnut_svg.render(report["dimensions"], report["name"], for_pdf=for_pdf)
+    doughnut = doughnut_svg.render(report["wedges"], report["name"], for_pdf=for_pdf)
     if for_pdf:
         locator = _svg_image(locator, _svg_alt(locator), "locator")
         doughnut = _svg_image(doughnut, _svg_alt(doughnut), "doughnut")

@@ -20,7 +20,7 @@ from importlib import resources
 
 import pandas as pd
 
-from placeportrait import __version__, dimensions, doughnut, links, missing
+from placeportrait import __version__, dimensions, doughnut, links, matters_most, missing
 from placeportrait.dimensions import (
     ECOLOGICAL,
     LENSES,
@@ -35,7 +35,6 @@ NO_AUTHORITY = "no recorded authority"
 #: Below this share of a ward covered by its source, a value is flagged "low coverage".
 LOW_COVERAGE = 0.9
 #: How many indicators the summary names as the largest gaps.
-LARGEST_GAPS = 3
 
 STATUS_TEXT = {
     "shortfall": "Shortfall",
@@ -706,17 +705,6 @@ def summary_paragraphs(name: str, authority: str, dims: list[dict],
                 parts.append(f"It stays within the ceiling in {join_words(_names(within))}.")
     paragraphs.append(" ".join(parts))
 
-    gaps = sorted((r for r in indicators if not math.isnan(r.gap) and r.gap > 0),
-                  key=lambda r: r.gap, reverse=True)[:LARGEST_GAPS]
-    if gaps:
-        described = []
-        for r in gaps:
-            where = "foundation" if r.ring == SOCIAL else "ceiling"
-            described.append(f"{r.title} ({fmt_number(r.value)} against a {where} "
-                             f"of {fmt_with_unit(r.threshold, r.unit)})")
-        lead = "The largest gap is in" if len(gaps) == 1 else "The largest gaps are in"
-        paragraphs.append(f"{lead} {join_words(described)}.")
-
     compared = [r for r in indicators if r.comparison]
     if compared:
         better = [r.title for r in compared if r.comparison == "better"]
@@ -763,6 +751,11 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
     nation = None if is_missing(nation) else str(nation)
     indicators = indicator_rows(data, code)
     dims = dimension_scores(data, code)
+    ward_rows = data.latest.loc[data.latest["area_code"] == code]
+    wedges = doughnut.wedge_records(ward_rows, data.extra_dimensions, percent=fmt_percent)
+    matters = matters_most.sentences(str(area.get("name") or code),
+                                     authority if parent else "its authority",
+                                     matters_most.decide(ward_rows), fmt_with_unit)
 
     set_areas = data.tidy.drop_duplicates("area_code")
     authority_wards = int((set_areas["parent_code"] == parent).sum()) if parent else 0
@@ -813,6 +806,8 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
                      "groups": [{"detail": d, "indicators": t} for d, t in sorted(q["details"].items())]}
                     for q in quality.values()]
     return {
+        "wedges": wedges,
+        "matters": matters,
         "code": code,
         "name": str(area.get("name") or code),
         "authority": authority,

@@ -1,22 +1,23 @@
-"""A ward's doughnut as an SVG vector graphic, written directly (no browser, no plotting library).
+"""A ward's doughnut as an SVG vector graphic, written directly (no browser, no plotting
+library), for the reports and the app alike.
 
-The layout follows the four City Portrait lenses. The left half of the doughnut shows the
-*local* lenses and the right half the *global* lenses; in each half the inner ring holds
-the social dimensions and the outer ring the ecological ones, so each half-ring is one
-lens. Every dimension has a numbered wedge, numbered in Raworth's order and mirrored
-left and right, so dimension 5 sits at the same height in both halves:
+Everything is placed by :mod:`placeportrait.doughnut_layout`: Raworth's 12 social
+dimensions round the inner half of the green band, her 9 ecological ones round the outer
+half, each labelled on its own angle.
 
-- the band between the social foundation (inner circle) and the ecological ceiling
-  (outer circle) is green where the ward meets the foundation or stays within the
-  ceiling, light vermillion where it does not, and grey where there is no data;
+- the band is green where the ward meets the foundation or stays within the ceiling,
+  light vermillion where it does not, and light grey (quiet, unlabelled in colour) where
+  there is no data;
 - a social shortfall is a vermillion wedge reaching *inward* from the foundation, its
-  length proportional to the shortfall (a shortfall of 100% reaches the centre);
-- an ecological overshoot is a vermillion wedge reaching *outward* from the ceiling,
-  drawn to scale up to 100% overshoot; beyond that it is drawn at 100% with a dashed tip.
+  length proportional to the shortfall (a shortfall of 100 % reaches the centre);
+- an ecological overshoot is a vermillion wedge reaching *outward* from the ceiling, to
+  scale up to 100 %; beyond that it is drawn at 100 % with a white break and its value;
+- a dimension known only from authority values given to every ward is striped: it says
+  nothing about how the ward differs from its neighbours.
 
 The colours are from Okabe & Ito's colour-blind-safe palette, and status is carried by
-position, wedge length and lightness as well as by hue. The SVG has a ``<title>`` and a ``<desc>`` that
-says in words what it shows, and every wedge has its own ``<title>``.
+position, wedge length and lightness as well as by hue. The SVG has a ``<title>`` and a
+``<desc>`` that say in words what it shows, and every wedge has its own ``<title>``.
 """
 
 from __future__ import annotations
@@ -24,35 +25,18 @@ from __future__ import annotations
 import math
 from html import escape
 
+from placeportrait import doughnut_layout as L
 from placeportrait.dimensions import ECOLOGICAL, SOCIAL
 
 GREEN = "#009E73"  # Okabe-Ito bluish green: achieved / within
 VERMILLION = "#D55E00"  # Okabe-Ito vermillion: shortfall / overshoot wedges
 LIGHT_VERMILLION = "#F6C9A8"  # the band where the ward is in shortfall / overshoot
-NO_DATA_FILL = "#D4D4D4"
+NO_DATA_FILL = "#E6E6E6"
+NO_DATA_INK = "#6B6B6B"
 INK = "#1A1A1A"
-
-# Radii in SVG units (the viewBox is 480 wide).
-R_HOLE = 16  # a shortfall of 100% reaches here
-R_FOUNDATION = 92  # the social foundation: inner edge of the band
-R_MIDDLE = 118  # between the social and the ecological ring
-R_CEILING = 144  # the ecological ceiling: outer edge of the band
-R_MAX = 200  # an overshoot of 100% (or more) reaches here
-NUMBER_SIZE = 13  # font size of the wedge numbers, in SVG units
-# The advance of a digit in DejaVu Sans, the reports' font: 1303 of 2048 units per em.
-# (Liberation Sans and Arial, the fallbacks, have 1139: a number would sit 1 unit off centre.)
-DIGIT_ADVANCE = 1303 / 2048
-WEDGE_GAP = 0.9  # degrees between wedges
-HALF_GAP = 5.0  # degrees left empty at the top and bottom between the two halves
 
 BAND_FILL = {"achieved": GREEN, "within": GREEN, "shortfall": LIGHT_VERMILLION,
              "overshoot": LIGHT_VERMILLION}
-
-
-def _point(r: float, angle: float) -> tuple[float, float]:
-    """Angle in degrees clockwise from 12 o'clock; y points down."""
-    rad = math.radians(angle)
-    return r * math.sin(rad), -r * math.cos(rad)
 
 
 def _f(x: float) -> str:
@@ -62,25 +46,12 @@ def _f(x: float) -> str:
 def sector(r_in: float, r_out: float, a0: float, a1: float) -> str:
     """Path of an annular sector from angle ``a0`` to ``a1`` (clockwise, a1 > a0)."""
     large = 1 if (a1 - a0) > 180 else 0
-    x0, y0 = _point(r_out, a0)
-    x1, y1 = _point(r_out, a1)
-    x2, y2 = _point(r_in, a1)
-    x3, y3 = _point(r_in, a0)
+    x0, y0 = L.point(r_out, a0)
+    x1, y1 = L.point(r_out, a1)
+    x2, y2 = L.point(r_in, a1)
+    x3, y3 = L.point(r_in, a0)
     return (f"M{_f(x0)},{_f(y0)} A{_f(r_out)},{_f(r_out)} 0 {large} 1 {_f(x1)},{_f(y1)} "
             f"L{_f(x2)},{_f(y2)} A{_f(r_in)},{_f(r_in)} 0 {large} 0 {_f(x3)},{_f(y3)} Z")
-
-
-def _slots(n: int, side: str) -> list[tuple[float, float]]:
-    """Angular extents of ``n`` wedges in one half, numbered from the top downward."""
-    start, end = HALF_GAP / 2, 180 - HALF_GAP / 2
-    step = (end - start) / max(n, 1)
-    slots = []
-    for i in range(n):
-        a0, a1 = start + i * step + WEDGE_GAP / 2, start + (i + 1) * step - WEDGE_GAP / 2
-        if side == "left":  # mirror: 360 - angle, keeping a0 < a1
-            a0, a1 = 360 - a1, 360 - a0
-        slots.append((a0, a1))
-    return slots
 
 
 def _percent(x: float) -> str:
@@ -112,160 +83,148 @@ def _lens_part(dims: list[dict], lens: str) -> list[dict]:
     return [d for d in dims if d["lens"] == lens and d["ring"] == ring]
 
 
-def describe(name: str, dims: list[dict]) -> str:
-    """The ``<desc>``: the graphic in words."""
-    sentences = [f"Doughnut of {name}. Left half: local lenses; right half: global lenses. "
-                 "Inner ring: social foundation, wedges reaching inward show shortfall. "
-                 "Outer ring: ecological ceiling, wedges reaching outward show overshoot."]
-    for lens in LENS_ORDER:
-        part = _lens_part(dims, lens)
-        with_data = [d for d in part if d["status"] != "no data"]
-        label = lens.replace("-", " ").capitalize()
-        if not with_data:
-            sentences.append(f"{label}: no data.")
-            continue
-        bits = [f"{d['label']} {status_phrase(d)}" for d in with_data]
-        rest = len(part) - len(with_data)
-        sentences.append(f"{label}: {'; '.join(bits)}"
-                         + (f"; no data for the other {rest}." if rest else "."))
+def _wedge_phrase(record: dict) -> str:
+    status, gap = record["status"], record["gap"]
+    text = {"shortfall": f"shortfall of {_percent(gap)}" if status == "shortfall" else "",
+            "overshoot": f"overshoot of {_percent(gap)}" if status == "overshoot" else "",
+            "achieved": "foundation met", "within": "within the ceiling"}[status]
+    return text + (" (authority value)" if record.get("copied") else "")
+
+
+def describe(name: str, records: list[dict]) -> str:
+    """The ``<desc>``: the graphic in words, from :func:`placeportrait.doughnut.wedge_records`."""
+    sentences = [f"Doughnut of {name}. Inner ring: the social foundation, wedges reaching "
+                 "inward show shortfall. Outer ring: the ecological ceiling, wedges reaching "
+                 "outward show overshoot. Striped wedges are authority values given to every "
+                 "ward."]
+    for ring, title in ((SOCIAL, "Social foundation"), (ECOLOGICAL, "Ecological ceiling")):
+        part = [r for r in records if r["ring"] == ring]
+        measured = [f"{r['label']} {_wedge_phrase(r)}" for r in part if r["status"] != "no data"]
+        missing = [r["label"] for r in part if r["status"] == "no data"]
+        text = f"{title}: {'; '.join(measured) if measured else 'no data'}"
+        if measured and missing:
+            text += f"; no data for {', '.join(missing)}"
+        sentences.append(text + ".")
     return " ".join(sentences)
 
 
 LENS_ORDER = ("local-social", "local-ecological", "global-social", "global-ecological")
 
 
-def _numbers_text(labels: list[tuple[float, float, str]]) -> str:
-    """All the wedge numbers as one ``<text>`` whose every digit has its own position,
-    each number centred on its point by the digits' advance. WeasyPrint draws each
-    ``<text>`` with a layout of its own, and each centred one (``text-anchor="middle"``)
-    as a PDF form of its own: one element instead of 42 halves the doughnut's cost."""
-    xs, ys, digits = [], [], []
-    advance = DIGIT_ADVANCE * NUMBER_SIZE
-    for x, y, number in labels:
-        start = x - len(number) * advance / 2
-        for i, digit in enumerate(number):
-            xs.append(_f(start + i * advance))
-            ys.append(_f(y))
-            digits.append(digit)
-    return f'<text x="{" ".join(xs)}" y="{" ".join(ys)}">{"".join(digits)}</text>'
+def _label_svg(label: L.Label, ink: str) -> str:
+    """A label as one ``<text>``: one ``<tspan>`` a line, centred on the label's point."""
+    line = L.LINE * label.size / L.FONT
+    first = -(len(label.lines) - 1) * line / 2 + 0.33 * label.size  # first baseline
+    spans = "".join(f'<tspan x="0" y="{_f(first + i * line)}">{escape(text)}</tspan>'
+                    for i, text in enumerate(label.lines))
+    turn = f" rotate({_f(label.rotation)})" if label.rotation else ""
+    size = f' font-size="{_f(label.size)}"' if label.size != L.FONT else ""
+    return (f'<text transform="translate({_f(label.x)},{_f(label.y)}){turn}" '
+            f'text-anchor="{label.anchor}" fill="{ink}"{size}>{spans}</text>')
 
 
-def render(dims: list[dict], name: str, *, id_prefix: str = "dn", for_pdf: bool = False) -> str:
-    """The doughnut of one ward as an SVG string.
+def render(records: list[dict], name: str, *, id_prefix: str = "dn", for_pdf: bool = False,
+           compact: bool = False) -> str:
+    """The doughnut of one area as an SVG string.
 
-    ``dims`` are the records of :func:`placeportrait.report.content.dimension_scores`:
-    one per lens × dimension with ``lens, dimension, label, ring, shortfall, overshoot,
-    status``. Wedges of one kind share a single ``<path>``, which keeps the SVG small and
-    quick to render; each wedge with data also has its own ``<title>`` (a tooltip in a
-    browser, on an invisible hit area).
-
-    ``for_pdf=True`` draws the same picture more cheaply for WeasyPrint: without the
-    invisible hit areas (a PDF shows no tooltips; the alt text is the ``<title>`` and
-    ``<desc>``) and with the wedge numbers in one ``<text>`` (:func:`_numbers_text`).
+    ``records`` are :func:`placeportrait.doughnut.wedge_records`. Wedges of one kind share
+    a single ``<path>``, which keeps the SVG small and quick to render; each wedge also
+    has its own ``<title>`` on an invisible hit area (a tooltip in a browser), left out
+    when ``for_pdf`` (a PDF shows no tooltips; its alt text is the ``<title>`` and
+    ``<desc>``). ``compact`` leaves the labels out, for the small doughnuts of the
+    compare view.
     """
     p = escape(id_prefix)
-    numbers = {}
-    for ring in (SOCIAL, ECOLOGICAL):
-        ids = [d["dimension"] for d in dims if d["lens"] == "all" and d["ring"] == ring]
-        numbers.update({dim: i for i, dim in enumerate(ids, start=1)})
-
+    layout = L.layout(records, labels=not compact, percent=_percent)
     fills: dict[str, list[str]] = {GREEN: [], LIGHT_VERMILLION: [], NO_DATA_FILL: []}
-    gaps: list[str] = []  # shortfall and overshoot wedges
-    beyond: list[str] = []  # dashed tips of overshoot over 100%
-    titled: list[str] = []  # invisible hit areas with a <title>, for wedges with data
-    labels: list[tuple[float, float, str]] = []  # each wedge's number and where it goes
-    for side, scope in (("left", "local"), ("right", "global")):
-        for ring, r_in, r_out in ((SOCIAL, R_FOUNDATION, R_MIDDLE), (ECOLOGICAL, R_MIDDLE, R_CEILING)):
-            lens = f"{scope}-{ring}"
-            part = _lens_part(dims, lens)
-            for (a0, a1), d in zip(_slots(len(part), side), part):
-                status = d["status"]
-                gap = _gap(d)
-                band = sector(r_in, r_out, a0, a1)
-                fills[BAND_FILL.get(status, NO_DATA_FILL)].append(band)
-                outer = r_out
-                if status == "shortfall" and gap > 0:
-                    depth = min(float(gap), 1.0) * (R_FOUNDATION - R_HOLE)
-                    gaps.append(sector(R_FOUNDATION - depth, R_FOUNDATION - 1.2, a0, a1))
-                if status == "overshoot" and gap > 0:
-                    reach = min(float(gap), 1.0) * (R_MAX - R_CEILING)
-                    gaps.append(sector(R_CEILING + 1.2, R_CEILING + reach, a0, a1))
-                    outer = R_CEILING + reach
-                    if gap > 1:
-                        beyond.append(sector(R_MAX + 2, R_MAX + 8, a0, a1))
-                if status != "no data" and not for_pdf:
-                    inner = R_FOUNDATION - (min(float(gap), 1.0) * (R_FOUNDATION - R_HOLE)
-                                            if status == "shortfall" else 0)
-                    title = escape(f"{d['label']}, {lens.replace('-', ' ')}: {status_phrase(d)}")
-                    titled.append(f'<path d="{sector(min(inner, r_in), outer, a0, a1)}" '
-                                  f'fill="#FFFFFF" fill-opacity="0"><title>{title}</title></path>')
-                x, y = _point((r_in + r_out) / 2, (a0 + a1) / 2)
-                labels.append((x, y + 4.5, str(numbers.get(d["dimension"], ""))))
-
+    bars, striped, breaks, titled = [], [], [], []
+    for w in layout.wedges:
+        band = sector(*w.band, w.a0, w.a1)
+        fills[BAND_FILL.get(w.status, NO_DATA_FILL)].append(band)
+        if w.copied:
+            striped.append(band)
+        if w.bar is not None:
+            bar = sector(*w.bar, w.a0, w.a1)
+            bars.append(bar)
+            if w.copied:
+                striped.append(bar)
+        if w.capped:
+            breaks.append(sector(L.R_OVERSHOOT - 34, L.R_OVERSHOOT - 30, w.a0, w.a1))
+        if not for_pdf:
+            reach = w.bar if w.bar is not None else w.band
+            hit = sector(min(reach[0], w.band[0]), max(reach[1], w.band[1]), w.a0, w.a1)
+            titled.append(f'<path d="{hit}" fill="#FFFFFF" fill-opacity="0">'
+                          f'<title>{escape(w.title)}</title></path>')
+    half_w, half_h = ((L.R_OVERSHOOT + 6,) * 2 if compact else (L.HALF_WIDTH, L.HALF_HEIGHT))
+    size = 'width="100%"' if compact else f'width="{_f(2 * half_w)}" height="{_f(2 * half_h)}"'
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-236 -236 472 452" '
-        f'width="472" height="452" role="img" class="doughnut" '
-        f'aria-labelledby="{p}-title {p}-desc" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{_f(-half_w)} {_f(-half_h)} '
+        f'{_f(2 * half_w)} {_f(2 * half_h)}" {size} role="img" class="doughnut" '
+        f'aria-labelledby="{p}-title {p}-desc" '
+        f'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">',
         f'<title id="{p}-title">Doughnut of {escape(name)}: shortfall of the social foundation '
-        f'and overshoot of the ecological ceiling, by lens</title>',
-        f'<desc id="{p}-desc">{escape(describe(name, dims))}</desc>',
+        f'and overshoot of the ecological ceiling</title>',
+        f'<desc id="{p}-desc">{escape(describe(name, records))}</desc>',
+        f'<defs><pattern id="{p}-stripes" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="2.4" height="6" fill="#FFFFFF" '
+        f'fill-opacity="0.75"/></pattern></defs>',
     ]
     for fill, paths in fills.items():
         if paths:
-            parts.append(f'<path d="{" ".join(paths)}" fill="{fill}" stroke="#FFFFFF" stroke-width="0.8"/>')
-    if gaps:
-        parts.append(f'<path d="{" ".join(gaps)}" fill="{VERMILLION}"/>')
-    if beyond:
-        parts.append(f'<path d="{" ".join(beyond)}" fill="none" stroke="{VERMILLION}" '
-                     f'stroke-width="1.5" stroke-dasharray="3 2"/>')
-    if for_pdf:
-        parts.append(f'<g font-size="{NUMBER_SIZE}" fill="{INK}">{_numbers_text(labels)}</g>')
-    else:
-        numbers_text = "".join(f'<text x="{_f(x)}" y="{_f(y)}">{number}</text>' for x, y, number in labels)
-        parts.append(f'<g font-size="{NUMBER_SIZE}" text-anchor="middle" fill="{INK}">{numbers_text}</g>')
-
-    # The foundation and the ceiling, the divide between the halves, and the half labels.
-    parts.append(f'<circle r="{R_FOUNDATION}" fill="none" stroke="{INK}" stroke-width="1.2"/>')
-    parts.append(f'<circle r="{R_CEILING}" fill="none" stroke="{INK}" stroke-width="1.2"/>')
-    parts.append(f'<line x1="0" y1="{-R_MAX - 10}" x2="0" y2="{R_MAX + 10}" stroke="{INK}" '
-                 f'stroke-width="0.8" stroke-dasharray="4 3"/>')
-    parts.append(f'<text x="-234" y="-220" font-size="16" font-weight="bold" fill="{INK}">Local</text>')
-    parts.append(f'<text x="-234" y="-203" font-size="12" fill="{INK}">this place</text>')
-    parts.append(f'<text x="234" y="-220" font-size="16" font-weight="bold" fill="{INK}" '
-                 f'text-anchor="end">Global</text>')
-    parts.append(f'<text x="234" y="-203" font-size="12" fill="{INK}" text-anchor="end">'
-                 f'its effect elsewhere</text>')
+            parts.append(f'<path d="{" ".join(paths)}" fill="{fill}" stroke="#FFFFFF" '
+                         f'stroke-width="0.8"/>')
+    if bars:
+        parts.append(f'<path d="{" ".join(bars)}" fill="{VERMILLION}"/>')
+    if striped:
+        parts.append(f'<path d="{" ".join(striped)}" fill="url(#{p}-stripes)"/>')
+    if breaks:
+        parts.append(f'<path d="{" ".join(breaks)}" fill="#FFFFFF"/>')
+    parts.append(f'<circle r="{_f(L.R_FOUNDATION)}" fill="none" stroke="{INK}" '
+                 f'stroke-width="1.2"/>')
+    parts.append(f'<circle r="{_f(L.R_CEILING)}" fill="none" stroke="{INK}" '
+                 f'stroke-width="1.2"/>')
+    if not compact:
+        inner = [(w.label, w.status) for w in layout.wedges if w.ring == SOCIAL]
+        outer = [(w.label, w.status) for w in layout.wedges if w.ring == ECOLOGICAL]
+        values = [w.value_label for w in layout.wedges if w.value_label is not None]
+        # Social labels cross the shortfall wedges: a white halo under each keeps it
+        # readable (drawn as a copy: WeasyPrint has no paint-order).
+        parts.append(f'<g font-size="{_f(L.FONT)}" stroke="#FFFFFF" stroke-width="3.2" '
+                     f'stroke-linejoin="round" aria-hidden="true">'
+                     + "".join(_label_svg(lab, "#FFFFFF") for lab, _ in inner) + "</g>")
+        parts.append(f'<g font-size="{_f(L.FONT)}">'
+                     + "".join(_label_svg(lab, _ink(status)) for lab, status in inner) + "</g>")
+        parts.append(f'<g font-size="{_f(L.FONT)}">'
+                     + "".join(_label_svg(lab, _ink(status)) for lab, status in outer) + "</g>")
+        if values:
+            parts.append(f'<g font-size="{_f(L.FONT)}" font-weight="bold">'
+                         + "".join(_label_svg(lab, "#FFFFFF") for lab in values) + "</g>")
     parts.extend(titled)
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-LENS_PLACES = {"local-social": "inner ring, left", "local-ecological": "outer ring, left",
-               "global-social": "inner ring, right", "global-ecological": "outer ring, right"}
+def _ink(status: str) -> str:
+    return NO_DATA_INK if status == "no data" else INK
 
 
 def lens_key(dims: list[dict]) -> list[dict]:
-    """The key beside the doughnut, lens by lens: each wedge's number, dimension and status.
-
-    The numbering is Raworth's order within each ring, the same in both halves.
-    """
-    numbers = {}
-    for ring in (SOCIAL, ECOLOGICAL):
-        ids = [d["dimension"] for d in dims if d["lens"] == "all" and d["ring"] == ring]
-        numbers.update({dim: i for i, dim in enumerate(ids, start=1)})
+    """The key beside the doughnut, lens by lens: each dimension with data and its status,
+    and those without (``dims``: :func:`placeportrait.report.content.dimension_scores`)."""
     key = []
     for lens in LENS_ORDER:
         part = _lens_part(dims, lens)
         measured, missing = [], []
         for d in part:
-            entry = {"number": numbers.get(d["dimension"], ""), "label": d["label"], "status": d["status"]}
+            entry = {"label": d["label"], "status": d["status"]}
             if d["status"] == "no data":
                 missing.append(entry)
                 continue
             gap = _gap(d)
-            entry["text"] = {"shortfall": f"{_percent(gap)} short", "overshoot": f"{_percent(gap)} over",
+            entry["text"] = {"shortfall": f"{_percent(gap)} short",
+                             "overshoot": f"{_percent(gap)} over",
                              "achieved": "met", "within": "within"}[d["status"]]
             measured.append(entry)
-        key.append({"lens": lens, "label": lens.replace("-", " ").capitalize(), "where": LENS_PLACES[lens],
+        key.append({"lens": lens, "label": lens.replace("-", " ").capitalize(),
                     "measured": measured, "missing": missing, "total": len(part)})
     return key
