@@ -14,8 +14,8 @@ animation frame:
 - **map drawn**: the map's graph div has its Plotly data with a location for every ward, and
   its MapLibre map has loaded and renders ward polygons (``queryRenderedFeatures``);
 - **ward table**: the table of wards (the map's text alternative) has rows;
-- **ward portrait**: the panel title is "Ward portrait: …", the doughnut's graph has its data
-  and the portrait table is there.
+- **ward portrait**: the panel title is "Ward portrait: …", the doughnut's SVG and the
+  portrait table are there.
 
 Measured: a first visit to ``/`` with an empty browser cache (a fresh browser each time);
 clicking a ward in the table (in-app navigation, from the click); a repeat visit with the
@@ -66,9 +66,9 @@ MARKS_JS = """
     if (marks.table === undefined && document.querySelector('#ward-table tbody tr')) marks.table = now;
     if (marks.portrait === undefined) {
       const title = document.querySelector('#panel-title');
-      const doughnut = document.querySelector('#doughnut .js-plotly-plot');
-      if (title && title.textContent.startsWith('Ward portrait: ') && doughnut && doughnut.data
-          && doughnut.data.length && document.querySelector('#portrait-table')) {
+      const doughnut = document.querySelector('#doughnut svg');
+      if (title && title.textContent.startsWith('Ward portrait: ') && doughnut
+          && document.querySelector('#portrait-table')) {
         marks.portrait = now; marks.title = title.textContent;
       }
     }
@@ -90,9 +90,9 @@ link.click();
 function check() {
   const title = document.querySelector('#panel-title');
   const meta = document.querySelector('#panel-body .meta');
-  const doughnut = document.querySelector('#doughnut .js-plotly-plot');
+  const doughnut = document.querySelector('#doughnut svg');
   if (title && title.textContent === 'Ward portrait: ' + name && meta
-      && meta.textContent.startsWith(code) && doughnut && doughnut.data && doughnut.data.length
+      && meta.textContent.startsWith(code) && doughnut
       && document.querySelector('#portrait-table')) {
     done({seconds: (performance.now() - t0) / 1000, name: name, code: code});
   } else if (performance.now() - t0 > 60000) {

@@ -187,7 +187,10 @@ def test_missing_values_stay_no_data(repo):
 
 
 # -- classes and the map figure ---------------------------------------------------------------
-def test_classes_are_quantiles_with_no_data_apart():
+def test_classes_are_natural_breaks_with_no_data_apart():
+    # near-equal values share a class; quantiles would have split them (issue 16)
+    close = map_lib.classify(np.array([2, 2.5, 3, 10.1, 10.2, 10.3, 10.4, 10.5, 20, 21, 22.0]))
+    assert len(set(close.yb[3:8])) == 1 and close.lower[1] == 10.1 and close.upper[1] == 10.5
     values = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, np.nan])
     classes = map_lib.classify(values, k=5)
     assert classes.yb[-1] == -1 and classes.k == 5

@@ -77,6 +77,12 @@ def builtin_inputs(census_tables: bool) -> dict[str, Path]:
     pairs["ni_households_deprived"] = IND / "ni_census21_household_deprivation21_sdz21_first40.csv"
     pairs["ni_overcrowded_households"] = IND / "ni_census21_household_overcrowding21_sdz21_first40.csv"
     pairs["scotland_overcrowded_households"] = IND / "scotland_census22_UV415_dz11_first40.xlsx"
+    for pid in ("wimd_most_deprived", "wimd_income_most_deprived", "wimd_employment_most_deprived",
+                "wimd_health_most_deprived", "wimd_education_most_deprived",
+                "wimd_housing_most_deprived", "wimd_access_most_deprived",
+                "wimd_community_safety_most_deprived"):
+        pairs[pid] = IND / "wimd2019_wales_lsoa11_cardiff.csv"
+        pairs[f"{pid}.population"] = IND / "population_mid2019_lsoa11_cardiff.csv"
     for domain in ("income", "employment", "education", "health", "crime", "housing_barriers",
                    "living_environment"):
         pairs[f"iod_{domain}_most_deprived"] = IND / "iod2019_file2_trafford.csv"

@@ -35,7 +35,7 @@ header.top p.tagline { margin: 0 0 .5rem; color: var(--muted); font-size: .9rem;
 #messages p { margin:.2rem 0; }
 main { padding: .6rem 1rem; }
 .columns { display:grid; grid-template-columns: minmax(0, 11fr) minmax(0, 10fr); gap:1rem; }
-@media (max-width: 1000px) { .columns { grid-template-columns: 1fr; } }
+@media (max-width: 1200px) { .columns { grid-template-columns: 1fr; } }
 section h2 { font-size:1.15rem; margin:.2rem 0 .4rem; }
 section h3 { font-size:1rem; margin:1rem 0 .3rem; }
 #map { height: 560px; border:1px solid var(--line); }
@@ -63,9 +63,10 @@ table.data td.num { text-align:right; }
 table.data small { color:var(--muted); }
 table.data tr.main th, table.data tr.main td { border-bottom:none; }
 #portrait-table { table-layout: fixed; }
-#portrait-table td { overflow-wrap: anywhere; }
+#portrait-table td { overflow-wrap: break-word; }
 #portrait-table tbody th { overflow-wrap: break-word; hyphens: auto; }
-#portrait-table thead th:nth-child(1) { width: 23%; }
+#portrait-table thead th:nth-child(1) { width: 22%; }
+#portrait-table thead th:nth-child(2), #portrait-table thead th:nth-child(3) { width: 13%; }
 #portrait-table thead th:nth-child(4) { width: 12%; }
 table.data td.prov { font-size:.78rem; color:var(--muted); padding-top:0; }
 table.data td.prov strong { color:#333; font-weight:600; }

@@ -31,7 +31,7 @@ import pandas as pd
 from placeportrait.harmonise._common import EXTENSIVE
 
 CHAIN_FILE = Path(__file__).resolve().parents[1] / "data" / "lookups" / "lad16_to_lad24_uk.csv"
-CHAIN_NAME = "ONS code history (LAD 2016 to 2024)"
+CHAIN_NAME = "ONS code history, LAD 2016 to 2024"
 
 
 @functools.cache

@@ -323,6 +323,28 @@ def nisra_household_deprivation(path):
               rows, bom=False)
 
 
+# -- Welsh Government WIMD 2019 ranks workbook (sheet "WIMD_2019_ranks", two title rows,
+#    then the header humaniverse/IMD's data-raw/imd2019_wales_lsoa11.R reads), as .xlsx ----
+def wimd_ranks_workbook(path):
+    from openpyxl import Workbook
+
+    rows = pd.read_csv(DATA / "indicators" / "wimd2019_wales_lsoa11_cardiff.csv")
+    columns = {"WIMD 2019": "IMD_rank", "Income": "Income_rank", "Employment": "Employment_rank",
+               "Health": "Health_rank", "Education": "Education_rank",
+               "Access to Services": "Access_rank", "Housing": "Housing_rank",
+               "Community Safety": "Crime_rank", "Physical Environment": "Environment_rank"}
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "WIMD_2019_ranks"
+    sheet.append(["Welsh Index of Multiple Deprivation 2019: index and domain ranks by small area"])
+    sheet.append([])
+    sheet.append(["LSOA code", "LSOA name (Eng)", "Local Authority name (Eng)", *columns])
+    for r in rows.itertuples():
+        sheet.append([r.lsoa11_code, f"Cardiff {r.Index:03d}", "Cardiff",
+                      *(int(getattr(r, c)) for c in columns.values())])
+    book.save(path)
+
+
 if __name__ == "__main__":
     points = ward_points()
     ofcom_zip(HERE / "202507_fixed_broadband_coverage_r01_FORMAT_FIXTURE.zip")
@@ -333,3 +355,4 @@ if __name__ == "__main__":
     defra_pm25_csv(HERE / "defra_background_pm25_2017_trafford_FORMAT_FIXTURE.csv")
     naei_asc(HERE / "naei_co2_total_2021_FORMAT_FIXTURE.asc")
     nisra_household_deprivation(HERE / "ni_census21_HH_DEPRIVATION_sdz21_FORMAT_FIXTURE.csv")
+    wimd_ranks_workbook(HERE / "wimd2019_ranks_cardiff_FORMAT_FIXTURE.xlsx")
