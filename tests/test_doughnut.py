@@ -453,6 +453,23 @@ def test_compare_ranks_respect_polarity_and_skip_no_data():
     # Ecological: lower ratio (less pressure) is better.
     assert co2["rank"].tolist() == [3, 2, 1, 5, 4]
     assert co2["percentile"].tolist() == [60.0, 80.0, 100.0, 20.0, 40.0]
+    # Within each nation: England's three wards rank 3, 2, 1; Wales's and Scotland's one 1.
+    assert co2["nation_rank"].tolist() == [3, 2, 1, 1, 1]
+    assert co2["nation_ranked_areas"].tolist() == [3, 3, 3, 1, 1]
+
+
+def test_a_nation_rank_only_where_the_set_holds_the_nation():
+    from placeportrait.references import whole_nations
+
+    trafford = pd.Series([f"E0501{5239 + i}" for i in range(21)])
+    assert whole_nations(trafford, "ward", "2023") == {
+        "E": "not ranked in England: the set holds 21 of its 6,862 wards"}
+    # 95 % of Wales's 762 wards of December 2023 is 724
+    wales = pd.Series([f"W05{i:06d}" for i in range(724)])
+    assert whole_nations(wales, "ward", "2023") == {"W": ""}
+    assert whole_nations(wales.iloc[:723], "ward", "2023")["W"].startswith("not ranked")
+    assert "not known" in whole_nations(wales, "ward", "2031")["W"]
+    assert "not known" in whole_nations(wales, "lsoa", "2023")["W"]
 
 
 def test_compare_weighted_means():

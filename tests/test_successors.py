@@ -118,3 +118,32 @@ def test_references_use_the_same_successor_rows():
     # (6 x 100 + 4 x 300 + 8 x 100) / 500, from the source, not from the ward value
     assert out["value"].tolist() == [pytest.approx(5.2)]
     assert out["method"].iloc[0].startswith("from the source's rows for its predecessor")
+
+
+def test_a_ward_ranked_in_its_nation_when_the_set_holds_it(store):
+    """All 762 Welsh wards of December 2023, with per-person greenhouse gas emissions by
+    authority: each ward's rank in Wales is 1 + the Welsh wards with less (lower is better
+    for a ceiling), counted here from the stored values; a set holding only some of a
+    nation's wards gives no nation rank, and says why."""
+    from placeportrait.export import tidy_scores
+
+    wards = gpd.read_file(f"zip://{UK_2023}")
+    wales = wards[wards["WD23CD"].str.startswith("W")].reset_index(drop=True)
+    assert len(wales) == 762
+    load_set(store, UK_2023, "wales-2023", "ward", gdf=wales)
+    run(store, "ghg_per_capita", "wales-2023", main=IND / "greenhouse-gas-emissions_2019_2023.csv")
+    tidy = tidy_scores(store, "wales-2023")
+    latest = tidy[(tidy["indicator"] == "ghg_per_capita")
+                  & (tidy["period"] == tidy["period"].max())].set_index("area_code")
+    value = latest["value"].astype(float)
+    for code in value.index[:25]:
+        expected = 1 + int((value < value[code]).sum())
+        assert latest.at[code, "nation_rank"] == expected
+    assert (latest["nation_ranked_areas"] == 762).all() and (latest["nation_rank_note"] == "").all()
+    # Cardiff's wards alone are not Wales.
+    load_set(store, UK_2023, "cardiff-2023", "ward",
+             gdf=wales[wales["LAD23CD"] == "W06000015"].reset_index(drop=True))
+    run(store, "ghg_per_capita", "cardiff-2023", main=IND / "greenhouse-gas-emissions_2019_2023.csv")
+    cardiff = tidy_scores(store, "cardiff-2023")
+    assert cardiff["nation_rank"].isna().all()
+    assert cardiff["nation_rank_note"].str.startswith("not ranked in Wales: the set holds").all()

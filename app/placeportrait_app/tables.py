@@ -107,8 +107,7 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
             html.Td(status(row.status)),
             html.Td(fmt.number(row.authority_value), className="num"),
             html.Td(fmt.number(row.nation_value), className="num"),
-            html.Td(doughnut.rank_label(row.rank, row.ranked_areas, row.rank_ties),
-                    className="num"),
+            html.Td(_rank(row), className="num"),
         ], className="main"))
         body.append(html.Tr(html.Td(_provenance(row), colSpan=6, className="prov"),
                             className="prov"))
@@ -121,6 +120,15 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
         html.Thead(header), html.Tbody(body)], className="data", id="portrait-table")
     return html.Div(table, className="scroll", tabIndex=0, role="region",
                     **{"aria-label": f"Indicators of {ward_label} (scrollable)"})
+
+
+def _rank(row):
+    """The rank in the set, and in the nation where the set holds all of its wards."""
+    in_set = doughnut.rank_label(row.rank, row.ranked_areas, row.rank_ties)
+    in_nation = doughnut.nation_rank_label(getattr(row, "nation_rank", None),
+                                           getattr(row, "nation_ranked_areas", None),
+                                           getattr(row, "nation", None))
+    return [in_set, html.Br(), html.Small(in_nation)] if in_nation else in_set
 
 
 def dimension_table(wedges: list[dict], name: str) -> html.Details:

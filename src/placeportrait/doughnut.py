@@ -543,6 +543,9 @@ def compare(
           and lower better for ecological ones; ties share the best rank; no rank for
           rows with no data;
         - ``ranked_areas``: how many areas in the set have a rank;
+        - ``nation_rank``, ``nation_ranked_areas``: the same among the set's areas of the
+          area's nation (a rank among the whole nation only where the set holds all its
+          wards: :func:`placeportrait.references.whole_nations` says which);
         - ``percentile``: percentage of ranked areas in the set that do no better than
           this one (100 = best).
 
@@ -598,6 +601,9 @@ def compare(
     ranks = goodness.groupby(set_keys, dropna=False, observed=True)
     out["rank"] = ranks.rank(ascending=False, method="min").astype("Int64")
     out["ranked_areas"] = ranks.transform("count").astype("int64")
+    in_nation = goodness.groupby([*set_keys, out["nation"]], dropna=False, observed=True)
+    out["nation_rank"] = in_nation.rank(ascending=False, method="min").astype("Int64")
+    out["nation_ranked_areas"] = in_nation.transform("count").astype("int64")
     out["percentile"] = 100.0 * ranks.rank(ascending=True, method="max", pct=True)
     return out
 
@@ -611,6 +617,17 @@ def rank_label(rank, ranked_areas, tied: int = 1) -> str:
     except (TypeError, ValueError):
         return "not ranked (no data)"
     return f"{'=' if tied > 1 else ''}{int(rank):,} of {int(ranked_areas):,}"
+
+
+def nation_rank_label(nation_rank, nation_ranked_areas, nation) -> str:
+    """``"1,234 of 6,862 in England"`` where the set holds the whole nation (see
+    :func:`placeportrait.references.whole_nations`), else ``""``."""
+    try:
+        if pd.isna(nation_rank) or pd.isna(nation_ranked_areas) or not isinstance(nation, str):
+            return ""
+    except (TypeError, ValueError):
+        return ""
+    return f"{int(nation_rank):,} of {int(nation_ranked_areas):,} in {nation}"
 
 
 def latest_rows(table: pd.DataFrame) -> pd.DataFrame:

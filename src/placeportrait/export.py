@@ -15,8 +15,9 @@ FORMATS = ("csv", "geojson", "gpkg")
 COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring", "dimension",
            "lens", "period", "value", "unit", "threshold", "baseline", "threshold_source",
            "ratio", "shortfall", "overshoot", "status", "authority_value", "authority_method",
-           "nation", "nation_value", "nation_method", "set_mean", "rank", "ranked_areas", "percentile", "method", "coverage", "source_rows",
-           "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
+           "nation", "nation_value", "nation_method", "set_mean", "rank", "ranked_areas",
+           "nation_rank", "nation_ranked_areas", "nation_rank_note", "percentile", "method",
+           "coverage", "source_rows", "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
 
 
 def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
@@ -34,6 +35,12 @@ def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
     # Each ward beside its authority's and nation's values from the source, the mean of
     # the set's wards (labelled so) and its rank in the set.
     scores = doughnut.compare(scores, areas[["area_code", "parent_code"]])
+    set_meta = store.boundary_set(boundary_set)
+    note = references.nation_rank_notes(scores, areas["area_code"], set_meta.get("level"),
+                                        set_meta.get("vintage"))
+    scores["nation_rank"] = scores["nation_rank"].where(note == "")
+    scores["nation_ranked_areas"] = scores["nation_ranked_areas"].where(note == "").astype("Int64")
+    scores["nation_rank_note"] = note
     scores = references.attach(scores, store.read_references(boundary_set)).drop(columns="parent_code")
     meta = store.read_indicators().rename(columns={"id": "indicator", "publisher": "source",
                                                    "url": "source_url"})

@@ -61,6 +61,14 @@ AREA_WORDS = {"lsoa2011": "LSOAs (2011)", "lsoa2021": "LSOAs (2021)", "msoa2011"
 #: nation's areas (rows with a suppressed value count: they are in the source).
 WHOLE_NATION_SHARE = 0.95
 
+#: Wards of each nation in ONS's December ward boundaries, by vintage (counted in the UK
+#: files of tests/data/boundaries), so a ward's rank in its nation is only given where a
+#: set holds the whole nation.
+WARDS_PER_NATION = {
+    "2019": {"E": 7_219, "W": 852, "S": 354, "N": 462},
+    "2023": {"E": 6_862, "W": 762, "S": 355, "N": 462},
+}
+
 #: Geographies whose values are about area, not people: their authorities are averaged
 #: by area when the source has no weights.
 AREAL = ("grid", "raster")
@@ -73,6 +81,46 @@ def nation_letter(codes: pd.Series) -> pd.Series:
     text = codes.astype("string").str.strip().str.upper()
     letter = text.str[:1].where(text.str[:1].isin(list(NATIONS)))
     return letter.mask(text.str.startswith("95"), "N")
+
+
+def whole_nations(codes: pd.Series, level: str | None, vintage: str | None) -> dict[str, str]:
+    """For each nation of a ward set, why a rank among the set's wards of that nation is,
+    or is not, a rank among all of the nation's wards: ``""`` when the set holds at least
+    :data:`WHOLE_NATION_SHARE` of them, else the reason in words."""
+    letters = nation_letter(pd.Series(codes)).dropna()
+    held = letters.value_counts()
+    known = WARDS_PER_NATION.get(str(vintage or "")) if str(level or "").lower() == "ward" else None
+    out = {}
+    for letter, count in held.items():
+        name = NATIONS[letter][1]
+        if known is None or letter not in known:
+            out[letter] = (f"not ranked in {name}: the number of its wards in this "
+                           "boundary set's vintage is not known")
+        elif count >= WHOLE_NATION_SHARE * known[letter]:
+            out[letter] = ""
+        else:
+            out[letter] = (f"not ranked in {name}: the set holds {count:,} of its "
+                           f"{known[letter]:,} wards")
+    return out
+
+
+def nation_rank_notes(scores: pd.DataFrame, set_codes: pd.Series, level, vintage) -> pd.Series:
+    """Per row of ``scores`` (with ``area_code`` and ``nation_ranked_areas`` from
+    :func:`placeportrait.doughnut.compare`): ``""`` where the rank among the set's wards of
+    the row's nation is a rank among the whole nation, because the set holds the nation's
+    wards (:func:`whole_nations`) and the indicator has data for at least
+    :data:`WHOLE_NATION_SHARE` of them; else why not."""
+    letters = nation_letter(scores["area_code"])
+    notes = letters.map(whole_nations(set_codes, level, vintage)).fillna("")
+    known = WARDS_PER_NATION.get(str(vintage or ""), {})
+    total = letters.map(known)
+    ranked = pd.to_numeric(scores["nation_ranked_areas"], errors="coerce")
+    thin = (notes == "") & total.notna() & (ranked < WHOLE_NATION_SHARE * total)
+    names = letters.map({k: v[1] for k, v in NATIONS.items()})
+    notes[thin] = ("not ranked in " + names[thin] + ": "
+                   + ranked[thin].map("{:,.0f}".format) + " of its "
+                   + total[thin].map("{:,.0f}".format) + " wards have data")
+    return notes
 
 
 def split_published(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

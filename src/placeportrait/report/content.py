@@ -392,7 +392,10 @@ def _comparison(row) -> str:
 
 
 def _rank_text(row, ties: int) -> str:
-    return doughnut.rank_label(row["rank"], row["ranked_areas"], ties)
+    in_set = doughnut.rank_label(row["rank"], row["ranked_areas"], ties)
+    in_nation = doughnut.nation_rank_label(row.get("nation_rank"), row.get("nation_ranked_areas"),
+                                           row.get("nation"))
+    return f"{in_set}; {in_nation}" if in_nation else in_set
 
 
 def _flags(row, boundary_year: int | None, coverage) -> list[str]:
