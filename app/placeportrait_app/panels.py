@@ -26,7 +26,7 @@ def doughnut_block(records: list[dict], name: str, *, compact=False, block_id=No
                    title=None) -> html.Figure:
     """The doughnut as the reports draw it (an SVG from :mod:`placeportrait.report.doughnut_svg`,
     every text in it escaped), with its text alternative as the caption."""
-    svg = doughnut_svg.render(records, name, id_prefix=block_id or f"dn-{abs(hash(name))}",
+    svg = doughnut_svg.render(records, name, id_prefix=block_id or "dn",
                               compact=compact)
     text = doughnut_svg.describe(name, records)
     children = [html.Figcaption(title, className="mini-title")] if title else []

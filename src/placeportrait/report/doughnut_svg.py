@@ -22,7 +22,6 @@ position, wedge length and lightness as well as by hue. The SVG has a ``<title>`
 
 from __future__ import annotations
 
-import math
 from html import escape
 
 from placeportrait import doughnut_layout as L
