@@ -400,6 +400,7 @@ def test_callbacks_on_both_stores(demo_store_url):
     body = json.dumps(p.output("panel-body.children"))
     assert "19.0 % of households" in body and "Open Government Licence v3.0" in body
     assert "What matters most in Old Trafford, among measures of the ward itself" in body
+    assert "The doughnut by City Portrait lens" in body and "Global ecological" in body
     assert p.output("attribution-shown.data") == [SET, panel_state["version"]]
     assert "Sources and licences" in json.dumps(p.output("attribution.children"))
     # another ward of the same set and version leaves the footer alone

@@ -54,6 +54,26 @@ def what_matters(rows: pd.DataFrame, name: str, authority: str) -> html.Section:
     return html.Section(children, id="matters-most", **{"aria-labelledby": "matters-heading"})
 
 
+def lenses(rows: pd.DataFrame, code: str, extra) -> html.Details:
+    """The four City Portrait lenses in words, as the report's key says them
+    (:func:`placeportrait.report.doughnut_svg.lens_key`)."""
+    from placeportrait.report.content import score_set_dimensions
+
+    dims = score_set_dimensions(rows, extra).get(code, []) if len(rows) else []
+    items = []
+    for k in doughnut_svg.lens_key(dims):
+        said = "; ".join(f"{m['label']} {m['text']}" for m in k["measured"])
+        missing = ", ".join(m["label"] for m in k["missing"])
+        text = (said + (f". No data: {missing}." if missing else ".") if said
+                else f"no data for any of its {k['total']} dimensions.")
+        items.append(html.Li([html.Strong(k["label"]), ": ", text]))
+    return html.Details([html.Summary("The doughnut by City Portrait lens"),
+                         html.Ul(items),
+                         html.P("Local: the ward itself; global: its effect on people and "
+                                "planet elsewhere. The doughnut above shows every lens "
+                                "together.", className="note")])
+
+
 def portrait(repo, set_name: str, code: str, hrefs) -> list:
     """The ward's doughnut, the doughnut as a table, and its indicator table."""
     rows = repo.ward_rows(set_name, code)
@@ -76,6 +96,7 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
         doughnut_block(wedges, name, block_id="doughnut"),
         # static tables as one component each: see rawhtml for why
         freeze(tables.dimension_table(wedges, name)),
+        freeze(lenses(rows, code, repo.extra_dimensions(set_name))),
         html.H3("Indicators"),
         freeze(tables.portrait_table(rows, f"{name} ({code})", authority)),
     ]
