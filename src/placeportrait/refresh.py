@@ -110,7 +110,7 @@ def wanted(meta) -> dict[str, list[str]]:
     names = {}
     for name, url in sources.items():
         address = urlparse(url)
-        published = Path(address.path).name
+        published = unquote(Path(address.path).name)
         # An address such as …/downloads names no file, and one with a query (a table
         # builder's …/table.csv?d=…) names a query, not a file: only the aliases will do.
         names_file = "." in published and not address.query
