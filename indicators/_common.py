@@ -32,6 +32,14 @@ ONS_TIDY_COLUMNS = ("areacd", "geography", "indicator", "period", "observation")
 
 
 # -- generic -----------------------------------------------------------------------------
+def share_deprived(who: str) -> str:
+    """The citation of a share-deprived threshold (baseline 100 %, threshold 0 %), for the
+    foundation ``who`` states ("nobody deprived", "no household deprived", …)."""
+    return (f"Social foundation: {who} (Raworth 2017; DEAL 2020, Creating City Portraits); "
+            "share-deprived scaling (baseline 100 %, threshold 0 %) as in Fanning & Raworth "
+            "(2025).")
+
+
 def squash(text) -> str:
     """A header with its line breaks and repeated spaces collapsed (IoD 2025 File 7 breaks
     some headers over two lines inside quotes)."""

@@ -35,9 +35,7 @@ NOMIS = "https://www.nomisweb.co.uk/output/census/2021/census2021-{table}.zip"
 OGL = "Open Government Licence v3.0"
 ATTRIBUTION = ("Source: Office for National Statistics licensed under the Open Government "
                "Licence v3.0. Census 2021.")
-SHARE_DEPRIVED = ("Social foundation: nobody deprived (Raworth 2017; DEAL 2020, Creating City "
-                  "Portraits); share-deprived scaling (baseline 100 %, threshold 0 %) as in "
-                  "Fanning & Raworth (2025).")
+SHARE_DEPRIVED = C.share_deprived("nobody deprived")
 CODE_COLUMNS = ("geography code", "lsoa21_code", "lsoa21cd", "LSOA21CD")
 #: The names of the copies in the project's shared data (see its README).
 ALIASES = {

@@ -38,9 +38,7 @@ from placeportrait.plugins import IndicatorPlugin
 from placeportrait_indicators import _common as C
 
 OGL = "Open Government Licence v3.0"
-SHARE_DEPRIVED = ("Social foundation: no household deprived (Raworth 2017; DEAL 2020, Creating "
-                  "City Portraits); share-deprived scaling (baseline 100 %, threshold 0 %) as in "
-                  "Fanning & Raworth (2025).")
+SHARE_DEPRIVED = C.share_deprived("no household deprived")
 NISRA_TABLE = "https://build.nisra.gov.uk/en/custom/table.csv?d=HOUSEHOLD&v=SDZ21&v={variable}"
 SCOTLAND_BUILDER = ("https://www.scotlandscensus.gov.uk/"
                     "scotlands-census-2022-flexible-table-builder/")

@@ -32,9 +32,7 @@ from placeportrait.plugins import IndicatorPlugin
 from placeportrait_indicators import _common as C
 
 OGL = "Open Government Licence v3.0"
-SHARE_DEPRIVED = ("Social foundation: nobody deprived (Raworth 2017; DEAL 2020, Creating City "
-                  "Portraits); share-deprived scaling (baseline 100 %, threshold 0 %) as in "
-                  "Fanning & Raworth (2025).")
+SHARE_DEPRIVED = C.share_deprived("nobody deprived")
 SIMD_2020 = ("https://www.gov.scot/binaries/content/documents/govscot/publications/statistics/"
              "2020/01/scottish-index-of-multiple-deprivation-2020-indicator-data/documents/"
              "simd_2020_indicators/simd_2020_indicators/govscot%3Adocument/"

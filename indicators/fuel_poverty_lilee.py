@@ -52,10 +52,8 @@ class FuelPovertyLilee(IndicatorPlugin):
         "lens": "local-social",
         "unit": "% of households",
         "polarity": "lower_is_better",
-        "threshold": {"value": 0, "baseline": 100, "citation": (
-            "Social foundation: no household without affordable warmth (Raworth 2017; DEAL "
-            "2020, Creating City Portraits); share-deprived scaling (baseline 100 %, "
-            "threshold 0 %) as in Fanning & Raworth (2025).")},
+        "threshold": {"value": 0, "baseline": 100,
+                      "citation": C.share_deprived("no household without affordable warmth")},
         "source": {
             "publisher": "Department for Energy Security and Net Zero",
             "url": URL,

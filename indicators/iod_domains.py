@@ -38,9 +38,7 @@ ATTRIBUTION_2019 = ("Contains public sector information licensed under the Open 
                     "Licence v3.0. English Indices of Deprivation 2019, MHCLG.")
 ATTRIBUTION_2025 = ("Contains public sector information licensed under the Open Government "
                     "Licence v3.0. English Indices of Deprivation 2025, MHCLG.")
-SHARE_DEPRIVED = ("Social foundation: nobody living in deep deprivation (Raworth 2017; DEAL 2020, "
-                  "Creating City Portraits); share-deprived scaling (baseline 100 %, threshold "
-                  "0 %) as in Fanning & Raworth (2025).")
+SHARE_DEPRIVED = C.share_deprived("nobody living in deep deprivation")
 EXCEL_SHEETS = ("IoD2019 Domains", "IoD2019 Scores", "IoD2025 Domains", "IoD2025 Scores",
                 "Population Denominators", "IMD2019", "IMD2025")
 

@@ -39,9 +39,7 @@ OGL = "Open Government Licence v3.0"
 ATTRIBUTION = ("Contains public sector information licensed under the Open Government Licence "
                "v3.0. Welsh Index of Multiple Deprivation 2019, Welsh Government; small area "
                "population estimates mid-2019, Office for National Statistics.")
-SHARE_DEPRIVED = ("Social foundation: nobody living in deep deprivation (Raworth 2017; DEAL 2020, "
-                  "Creating City Portraits); share-deprived scaling (baseline 100 %, threshold "
-                  "0 %) as in Fanning & Raworth (2025).")
+SHARE_DEPRIVED = C.share_deprived("nobody living in deep deprivation")
 WALES_LSOAS = 1909
 MOST_DEPRIVED_RANKS = 191  # ranks 1–191: the Welsh Government's decile 1 of 1,909 LSOAs
 SPREADSHEETS = (".ods", ".xlsx", ".xls")

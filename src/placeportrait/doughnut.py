@@ -690,10 +690,15 @@ def wedge_records(rows: pd.DataFrame, extra: Iterable[Dimension] | None = None,
     return out
 
 
+def status_words(status: str, gap: float, percent) -> str:
+    """A dimension's status in words: ``shortfall of 9.1%``, ``foundation met``, …"""
+    if status in (SHORTFALL, OVERSHOOT):
+        return f"{status} of {percent(gap)}"
+    return {ACHIEVED: "foundation met", WITHIN: "within the ceiling", NO_DATA: "no data"}[status]
+
+
 def _wedge_title(label, ring, status, gap, copied, with_data, indicators, titles, percent) -> str:
-    what = {SHORTFALL: f"shortfall of {percent(gap)}" if status == SHORTFALL else "",
-            OVERSHOOT: f"overshoot of {percent(gap)}" if status == OVERSHOOT else "",
-            ACHIEVED: "foundation met", WITHIN: "within the ceiling", NO_DATA: "no data"}[status]
+    what = status_words(status, gap, percent)
     ring_name = "social foundation" if ring == "social" else "ecological ceiling"
     parts = [f"{label} ({ring_name}): {what}"]
     if copied:

@@ -201,7 +201,7 @@ def layout(records: list[dict], *, labels: bool = True, percent=lambda g: f"{100
     for ring, band in ((SOCIAL, (R_FOUNDATION, R_MIDDLE)), (ECOLOGICAL, (R_MIDDLE, R_CEILING))):
         part = [r for r in records if r["ring"] == ring]
         for (a0, a1), r in zip(slots(len(part)), part):
-            gap = float(r["gap"]) if r["gap"] == r["gap"] else float("nan")
+            gap = float(r["gap"])
             bar, capped = bar_of(ring, r["status"], gap)
             text = r["label"]
             label = value = None

@@ -389,11 +389,11 @@ def _cached_crosswalk(store, sources, target_geometry, boundary_set):
     """Source→ward area weights, computed once per (source geometry, boundary set);
     ``target_geometry()`` gives the wards, read only when the crosswalk is computed."""
     fingerprint = harmonise.geometry_fingerprint(sources, "code")
-    key = _set_key(store, "crosswalk", boundary_set, fingerprint)
-    if key in _SET_READS:
-        return _SET_READS[key]
-    crosswalk = store.read_crosswalk(fingerprint, boundary_set)
-    if crosswalk is None:
-        crosswalk = harmonise.crosswalk(sources, "code", target_geometry())
-        store.write_crosswalk(fingerprint, boundary_set, crosswalk)
-    return _cached_read(key, lambda: crosswalk)
+
+    def read():
+        crosswalk = store.read_crosswalk(fingerprint, boundary_set)
+        if crosswalk is None:
+            crosswalk = harmonise.crosswalk(sources, "code", target_geometry())
+            store.write_crosswalk(fingerprint, boundary_set, crosswalk)
+        return crosswalk
+    return _cached_read(_set_key(store, "crosswalk", boundary_set, fingerprint), read)

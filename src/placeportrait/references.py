@@ -32,12 +32,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from placeportrait.doughnut import NATIONS as NATION_NAMES
 from placeportrait.harmonise.successors import carry, succession
 
-#: GSS codes of the nations, by the first letter of their areas' codes.
-NATIONS = {"E": ("E92000001", "England"), "W": ("W92000004", "Wales"),
-           "S": ("S92000003", "Scotland"), "N": ("N92000002", "Northern Ireland")}
-NATION_CODES = {code: name for code, name in NATIONS.values()}
+#: GSS codes of the nations, by the first letter of their areas' codes (their names are
+#: :data:`placeportrait.doughnut.NATIONS`).
+NATION_GSS = {"E": "E92000001", "W": "W92000004", "S": "S92000003", "N": "N92000002"}
+NATION_CODES = {code: NATION_NAMES[letter] for letter, code in NATION_GSS.items()}
 
 #: How many areas each nation has in the small-area geographies sources are published on
 #: (ONS, NRS and NISRA counts), to tell a whole-nation source from an extract.
@@ -79,7 +80,7 @@ COLUMNS = ["period", "level", "code", "name", "value", "method"]
 def nation_letter(codes: pd.Series) -> pd.Series:
     """E, W, S or N from a GSS code; Northern Irish SOA 2001 codes start ``95``."""
     text = codes.astype("string").str.strip().str.upper()
-    letter = text.str[:1].where(text.str[:1].isin(list(NATIONS)))
+    letter = text.str[:1].where(text.str[:1].isin(list(NATION_GSS)))
     return letter.mask(text.str.startswith("95"), "N")
 
 
@@ -92,7 +93,7 @@ def whole_nations(codes: pd.Series, level: str | None, vintage: str | None) -> d
     known = WARDS_PER_NATION.get(str(vintage or "")) if str(level or "").lower() == "ward" else None
     out = {}
     for letter, count in held.items():
-        name = NATIONS[letter][1]
+        name = NATION_NAMES[letter]
         if known is None or letter not in known:
             out[letter] = (f"not ranked in {name}: the number of its wards in this "
                            "boundary set's vintage is not known")
@@ -116,7 +117,7 @@ def nation_rank_notes(scores: pd.DataFrame, set_codes: pd.Series, level, vintage
     total = letters.map(known)
     ranked = pd.to_numeric(scores["nation_ranked_areas"], errors="coerce")
     thin = (notes == "") & total.notna() & (ranked < WHOLE_NATION_SHARE * total)
-    names = letters.map({k: v[1] for k, v in NATIONS.items()})
+    names = letters.map(NATION_NAMES)
     notes[thin] = ("not ranked in " + names[thin] + ": "
                    + ranked[thin].map("{:,.0f}".format) + " of its "
                    + total[thin].map("{:,.0f}".format) + " wards have data")
@@ -138,7 +139,7 @@ def nation_values(table: pd.DataFrame, published: pd.DataFrame, *, geography: st
         part = table[(table["period"].astype(str) == period).to_numpy()]
         part_letters = letters[part.index]
         for letter in nations:
-            code, name = NATIONS[letter]
+            code, name = NATION_GSS[letter], NATION_NAMES[letter]
             own = published[(published["code"] == code).to_numpy()
                              & (published["period"].astype(str) == period).to_numpy()]
             if len(own):
@@ -285,8 +286,7 @@ def attach(table: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
         part = part.rename(columns={"code": key, "value": f"{prefix}_value",
                                     "method": f"{prefix}_method"})
         if key == "nation_code":
-            out[key] = nation_letter(out["area_code"]).map(
-                {letter: code for letter, (code, _) in NATIONS.items()})
+            out[key] = nation_letter(out["area_code"]).map(NATION_GSS)
         out = out.drop(columns=[f"{prefix}_value", f"{prefix}_method"], errors="ignore")
         out = out.merge(part, on=["indicator", "period", key], how="left")
     out["authority_method"] = out["authority_method"].fillna("no data: not computed for this run")

@@ -25,6 +25,7 @@ from __future__ import annotations
 from html import escape
 
 from placeportrait import doughnut_layout as L
+from placeportrait.doughnut import status_words
 from placeportrait.dimensions import ECOLOGICAL, SOCIAL
 
 GREEN = "#009E73"  # Okabe-Ito bluish green: achieved / within
@@ -63,30 +64,13 @@ def _gap(record: dict) -> float:
     return record["shortfall"] if record["ring"] == SOCIAL else record["overshoot"]
 
 
-def status_phrase(record: dict) -> str:
-    """``shortfall of 9.1%``, ``foundation achieved``, ``no data``."""
-    status = record["status"]
-    if status == "shortfall":
-        return f"shortfall of {_percent(_gap(record))}"
-    if status == "overshoot":
-        return f"overshoot of {_percent(_gap(record))}"
-    if status == "achieved":
-        return "foundation achieved"
-    if status == "within":
-        return "within the ceiling"
-    return "no data"
-
-
 def _lens_part(dims: list[dict], lens: str) -> list[dict]:
     ring = lens.split("-", 1)[1]
     return [d for d in dims if d["lens"] == lens and d["ring"] == ring]
 
 
 def _wedge_phrase(record: dict) -> str:
-    status, gap = record["status"], record["gap"]
-    text = {"shortfall": f"shortfall of {_percent(gap)}" if status == "shortfall" else "",
-            "overshoot": f"overshoot of {_percent(gap)}" if status == "overshoot" else "",
-            "achieved": "foundation met", "within": "within the ceiling"}[status]
+    text = status_words(record["status"], record["gap"], _percent)
     return text + (" (authority value)" if record.get("copied") else "")
 
 
