@@ -401,6 +401,13 @@ def test_callbacks_on_both_stores(demo_store_url):
     assert "19.0 % of households" in body and "Open Government Licence v3.0" in body
     assert "What matters most in Old Trafford, among measures of the ward itself" in body
     assert "The doughnut by City Portrait lens" in body and "Global ecological" in body
+    # its similar wards, each a link, one link comparing it with the nearest five, and
+    # their median beside each value
+    assert "The 10 wards most like Old Trafford in context, among the set's 21" in body
+    assert body.count("similar-list") == 1 and body.count(", Trafford</a> (E050") == 10
+    assert re.search(rf'compare-similar[^>]*href=\\"/compare\?[^"]*wards={OLD_TRAFFORD}(%2C|,)', body) \
+        or re.search(rf'href=\\"/compare\?[^"]*wards={OLD_TRAFFORD}(%2C|,)[^"]*\\"[^>]*compare-similar', body)
+    assert "Similar wards" in body and "of 10" in body
     assert p.output("attribution-shown.data") == [SET, panel_state["version"]]
     assert "Sources and licences" in json.dumps(p.output("attribution.children"))
     # another ward of the same set and version leaves the footer alone
@@ -469,6 +476,7 @@ def test_compare_sets_wards_beside_their_authority(client):
         return re.search(rf'(?:{attrs})>([^<]*)<', body)[1]
 
     assert cell("fuel_poverty", "E08000009") == "no data"
+    assert "similar wards " in body and "the median of the wards most like it" in body
     assert cell("iod_income_most_deprived", "nation-England") == "9.9"
 
 

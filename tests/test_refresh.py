@@ -36,6 +36,14 @@ def data_dir(tmp_path) -> Path:
     # the ONS lookup under its geographr name, found and used by the census plugin
     with gzip.open(folder / "lsoa21_ward24_lad24_ew.csv.gz", "wb") as out:
         out.write((DEMO / "lsoa21_ward24_trafford.csv").read_bytes())
+    # similar wards: the classification under the shared copy's name, the ONS OA lookup and
+    # rural-urban classification under their published names and layouts
+    shutil.copy(DEMO / "uk_oac2021_oa_trafford.csv", folder / "uk_oac2021_oa.csv")
+    shutil.copy(DEMO / "oa21_lsoa21_lookup_trafford.csv", folder / "OA21_LSOA21_MSOA21_LAD22_EW_LU.csv")
+    ruc = pd.read_csv(DEMO / "ruc21_lsoa21_trafford.csv")
+    pd.DataFrame({"LSOA21CD": ruc["lsoa21_code"], "LSOA21NM": "", "RUC21CD": ruc["ruc21_code"],
+                  "RUC21NM": ruc["classification"], "Urban_rural_flag": ruc["ruc"]}).to_csv(
+        folder / "Rural_Urban_Classification_(2021)_of_LSOAs_in_EW.csv", index=False)
     # IoD File 1 under its published name, but not a File 1: this plugin fails
     (folder / "iod" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv").write_text(
         "this,is\nnot,the file\n")
@@ -56,6 +64,8 @@ def test_refresh_runs_what_it_finds_and_reports_every_indicator(store_url, capsy
     assert lines["co2_per_capita"].startswith("not run ")
     assert "2005-19_UK_local_and_regional_CO2_emissions" in lines["co2_per_capita"]
     assert "1 indicators failed" in err
+    assert ("ok       similar wards: 21 of 21 wards of 'trafford-wards-2023' have a context "
+            "profile") in out
 
     store = open_store(store_url)
     scores = store.read_scores(WARDS)
@@ -69,6 +79,8 @@ def test_refresh_runs_what_it_finds_and_reports_every_indicator(store_url, capsy
     expected = 100 * (ward["ts0370005"] + ward["ts0370006"]) / ward["ts0370001"]
     got = store.read_values(WARDS, ["census21_bad_health"]).set_index("area_code")["value"]
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+    rural = store.read_ward_context(WARDS).query("feature == 'rural'").set_index("area_code")["value"]
+    assert rural.gt(0).sum() == 1  # Trafford's one rural LSOA (E01006087), in Bowdon
 
 
 def test_a_refresh_that_fails_midway_leaves_the_geopackage_untouched(gpkg_url, capsys):

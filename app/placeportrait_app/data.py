@@ -66,7 +66,8 @@ class ReadOnlyStore:
     READS = ("kind", "location", "describe", "exists", "engine", "schema_version",
              "require_current", "boundary_sets", "boundary_set", "read_areas",
              "read_area_table", "read_indicators", "read_values", "read_scores", "runs",
-             "read_local_dimensions", "read_references")
+             "read_local_dimensions", "read_references", "read_similar_wards",
+             "read_ward_context")
 
     def __init__(self, store):
         self._store = store
@@ -394,6 +395,15 @@ class Repository:
         as the reports draw them)."""
         return doughnut.wedge_records(self.ward_rows(name, code), self.extra_dimensions(name),
                                       percent=fmt.percent)
+
+    def neighbours(self, name: str, code: str):
+        """The ward's similar wards (:func:`placeportrait.similar_wards.neighbours`)."""
+        from placeportrait import similar_wards
+
+        similar = self._cached("similar", name, lambda: self.store.read_similar_wards(name))
+        context = self._cached("context", name, lambda: self.store.read_ward_context(name))
+        return similar_wards.neighbours(similar, context, self.areas(name), code,
+                                        self.authority_names())
 
     def authorities(self, name: str) -> dict[str, str]:
         """Parent code -> label, named from any authority-level set in the store."""

@@ -7,7 +7,7 @@ from dash import dcc, html
 
 from placeportrait import doughnut, matters_most
 from placeportrait.report import doughnut_svg
-from placeportrait_app import fmt, reports, tables
+from placeportrait_app import fmt, reports, routes, tables
 from placeportrait_app.rawhtml import RawHtml, freeze
 
 
@@ -54,6 +54,28 @@ def what_matters(rows: pd.DataFrame, name: str, authority: str) -> html.Section:
     return html.Section(children, id="matters-most", **{"aria-labelledby": "matters-heading"})
 
 
+def similar(found, name: str, code: str, hrefs) -> html.Section:
+    """The ward's most similar wards in its nation, each a link to its portrait, and a link
+    comparing the ward with the nearest of them."""
+    if found is None:
+        return html.Section([html.H3("Similar wards", id="similar-heading"),
+                             html.P("No similar wards: this ward has no context profile "
+                                    "(`placeportrait similar build`; Scottish wards have none "
+                                    "yet).", className="note")],
+                            id="similar-wards", **{"aria-labelledby": "similar-heading"})
+    nearest = [c for c, _, _ in found.wards][: routes.MAX_COMPARE - 1]
+    return html.Section([
+        html.H3("Similar wards", id="similar-heading"),
+        html.P(found.lead(name)),
+        html.Ol([html.Li([dcc.Link(ward, href=hrefs.ward(c)), f" ({c}): {words}"])
+                 for c, ward, words in found.wards], className="similar-list"),
+        html.P(dcc.Link(f"Compare {name} with its {len(nearest)} most similar wards",
+                        href=hrefs.compare([code, *nearest]), id="compare-similar")),
+        html.P("The indicator table's “Similar wards” column is the median of their values.",
+               className="note"),
+    ], id="similar-wards", **{"aria-labelledby": "similar-heading"})
+
+
 def lenses(rows: pd.DataFrame, code: str, extra) -> html.Details:
     """The four City Portrait lenses in words, as the report's key says them
     (:func:`placeportrait.report.doughnut_svg.lens_key`)."""
@@ -97,8 +119,10 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
         # static tables as one component each: see rawhtml for why
         freeze(tables.dimension_table(wedges, name)),
         freeze(lenses(rows, code, repo.extra_dimensions(set_name))),
+        freeze(similar(repo.neighbours(set_name, code), name, code, hrefs)),
         html.H3("Indicators"),
-        freeze(tables.portrait_table(rows, f"{name} ({code})", authority)),
+        freeze(tables.portrait_table(rows, f"{name} ({code})",
+                                     repo.authority_name(area["parent_code"]))),
     ]
 
 
@@ -135,6 +159,8 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
         for r in ward.itertuples():
             cells[(r.indicator, f"{code}:value")] = r.value
             cells[(r.indicator, f"{code}:status")] = r.status
+            if r.similar_count:
+                cells[(r.indicator, f"{code}:similar")] = r.similar_median
     parents = [p for p in dict.fromkeys(areas.loc[codes, "parent_code"]) if isinstance(p, str)]
     for parent in parents:
         label = repo.authority_label(set_name, parent)
@@ -166,7 +192,9 @@ def compare(repo, set_name: str, codes: list[str], hrefs) -> list:
     note = ("Authority and nation columns are each indicator's value for the whole authority "
             "or nation, from its source (published, or the source aggregated with the same "
             "weights as the wards), scored against the same thresholds; “no data” where the "
-            "source does not give one. Each ward's portrait says how each was made.")
+            "source does not give one. Each ward's portrait says how each was made. Under a "
+            "ward's value, “similar wards” is the median of the wards most like it in context "
+            "(listed in its portrait).")
     return [
         html.Div(blocks, className="minis"),
         freeze(tables.compare_table(columns, wide)),

@@ -90,8 +90,9 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
     nation = next((n for n in rows["nation"] if isinstance(n, str)), None) if len(rows) else None
     header = html.Tr([
         _th("Indicator"), _th("Value"), _th("Threshold"), _th("Status"),
-        _th(["Authority", html.Br(), html.Small(authority)]),
-        _th(nation or "Nation"), _th("Rank in set (1 = best)"),
+        _th([authority, html.Br(), html.Small("authority")]),
+        _th(nation or "Nation"),
+        _th(["Similar wards", html.Br(), html.Small("median")]), _th("Rank in set (1 = best)"),
     ])
     body = []
     for row in _order(rows).itertuples():
@@ -107,19 +108,28 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
             html.Td(status(row.status)),
             html.Td(fmt.number(row.authority_value), className="num"),
             html.Td(fmt.number(row.nation_value), className="num"),
+            html.Td(_similar(row), className="num"),
             html.Td(_rank(row), className="num"),
         ], className="main"))
-        body.append(html.Tr(html.Td(_provenance(row), colSpan=6, className="prov"),
+        body.append(html.Tr(html.Td(_provenance(row), colSpan=7, className="prov"),
                             className="prov"))
     if not body:
         body = [html.Tr(html.Td("No indicators have been scored for this ward's boundary set.",
-                                colSpan=7))]
+                                colSpan=8))]
     table = html.Table([
         html.Caption(f"Indicators of {ward_label}: value, threshold, status, comparison and "
                      "where each value comes from"),
         html.Thead(header), html.Tbody(body)], className="data", id="portrait-table")
     return html.Div(table, className="scroll", tabIndex=0, role="region",
                     **{"aria-label": f"Indicators of {ward_label} (scrollable)"})
+
+
+def _similar(row):
+    """The median of the similar wards' values, and of how many."""
+    count = int(getattr(row, "similar_count", 0) or 0)
+    if not count:
+        return fmt.NO_DATA
+    return [fmt.number(row.similar_median), html.Br(), html.Small(f"of {count}")]
 
 
 def _rank(row):
@@ -160,7 +170,8 @@ def compare_table(columns: list[dict], rows_by_indicator: pd.DataFrame) -> html.
 
     ``columns``: dicts with ``key``, ``label`` (header), ``kind`` (ward/authority/nation),
     ``remove`` (href or None). ``rows_by_indicator``: index indicator; columns title, unit,
-    threshold, and for each key ``<key>:value`` / ``<key>:status``.
+    threshold, and for each key ``<key>:value`` / ``<key>:status`` (and for a ward
+    ``<key>:similar``, the median of its similar wards).
     """
     head = [_th("Indicator"), _th("Threshold")]
     for col in columns:
@@ -177,7 +188,11 @@ def compare_table(columns: list[dict], rows_by_indicator: pd.DataFrame) -> html.
         for col in columns:
             value = row.get(f"{col['key']}:value")
             st = row.get(f"{col['key']}:status")
-            cells.append(html.Td([fmt.number(value), html.Br(), status(st)], className="num",
+            content = [fmt.number(value), html.Br(), status(st)]
+            similar = row.get(f"{col['key']}:similar")
+            if col["kind"] == "ward" and similar is not None and not fmt.is_missing(similar):
+                content += [html.Br(), html.Small(f"similar wards {fmt.number(similar)}")]
+            cells.append(html.Td(content, className="num",
                                  **{"data-area": col["key"], "data-indicator": indicator}))
         body.append(html.Tr(cells))
     table = html.Table([html.Caption("Wards side by side with their authorities and nations"),

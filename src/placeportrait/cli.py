@@ -28,8 +28,11 @@ boundaries_app = typer.Typer(help="Load and list boundary sets (wards, LADs, LSO
                              no_args_is_help=True)
 indicators_app = typer.Typer(help="List, check and run indicator plugins.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+similar_app = typer.Typer(help="Each ward's most similar wards in its nation, by context "
+                          "(2021 Output Area Classification and rurality).", no_args_is_help=True)
 app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(indicators_app, name="indicators")
+app.add_typer(similar_app, name="similar")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -397,6 +400,7 @@ def refresh_command(
     plan = refresh.plan_refresh(plugins.discover().plugins.values(), data_dir)
     with store.batch():  # on the GeoPackage, one copy of the file, not two a run
         failed = _refresh_runs(store, plan, boundary_set, data_dir)
+        failed += _refresh_similar(store, plan, boundary_set, data_dir)
     # each run scored its own values in its write (scoring.score_new_values)
     out.print(_score_summary(store.read_scores(boundary_set)), markup=False, highlight=False)
     if failed:
@@ -431,6 +435,27 @@ def _refresh_runs(store, plan, boundary_set: str, data_dir: Path) -> int:
         else:
             out.print(refresh.coverage_line(result), markup=False, highlight=False)
     return failed
+
+
+def _refresh_similar(store, plan, boundary_set: str, data_dir: Path) -> int:
+    """Similar wards from the classification files in the folder; 1 if it failed."""
+    from placeportrait import indicator_run, refresh, similar_wards, ward_context
+
+    if not plan.context_runnable:
+        wanted = [" or ".join(s.file_names) for s in ward_context.SOURCES
+                  if s.required and s.name not in plan.context]
+        out.print(f"not run  similar wards: no {'; no '.join(wanted)} in {data_dir}",
+                  markup=False, highlight=False)
+        return 0
+    try:
+        result = similar_wards.build(
+            store, boundary_set, plan.context, source_sets=refresh.load_geometry(store, plan, _note),
+            lookups=[indicator_run.RunLookup.parse(spec) for spec in plan.lookups])
+    except PlacePortraitError as exc:
+        out.print(f"failed   similar wards: {exc}", markup=False, highlight=False)
+        return 1
+    out.print(f"ok       {result.summary()}", markup=False, highlight=False)
+    return 0
 
 
 def _run_plugins(store, chosen, boundary_set, options, all_) -> tuple[int, list[str]]:
@@ -501,6 +526,81 @@ def _explain(store, chosen, boundary_set, options, all_) -> None:
         _print_plan(plan.describe())
         for message in plan.warnings:
             err.print(f"  warning: {message}", markup=False, highlight=False)
+
+
+# -- similar wards -------------------------------------------------------------------------
+@similar_app.command("build")
+def similar_build(
+    ctx: typer.Context,
+    boundary_set: str = typer.Option(..., "--boundary-set", metavar="NAME",
+                                     help="The loaded ward set."),
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir", metavar="DIR", help="A folder of downloads holding the "
+        "classification, the OA lookups and the rural-urban file (found by name, as refresh "
+        "does), with any LSOA-to-ward lookup and small-area boundaries."),
+    inputs: list[str] = typer.Option([], "--input", metavar="NAME=PATH",
+                                     help="A local file for one source: classification, "
+                                     "oa_lookup, rural or ni_lookup."),
+    lookups: list[str] = typer.Option([], "--lookup", metavar="[FROM:TO=]PATH",
+                                      help="A best-fit LSOA-to-ward lookup; repeatable."),
+    source_boundaries: list[str] = typer.Option(
+        [], "--source-boundaries", metavar="NAME", help="A loaded set of small-area "
+        "boundaries (lsoa-2021, sdz-2021) for wards no lookup reaches; repeatable."),
+):
+    """Profile every ward by context and store its 10 most similar wards in its nation."""
+    from placeportrait import indicator_run, refresh, similar_wards, ward_context
+
+    given = _parse_inputs(inputs)
+    unknown = sorted(set(given) - set(ward_context.SOURCE_NAMES))
+    if unknown:
+        raise click.UsageError(f"--input {unknown[0]}: expected one of "
+                               f"{', '.join(ward_context.SOURCE_NAMES)}")
+    store = _store(ctx)
+    store.require_current()
+    store.boundary_set(boundary_set)
+    if data_dir is not None:
+        plan = refresh.plan_refresh([], data_dir)
+        given = {**plan.context, **given}
+        lookups = [*plan.lookups, *lookups]
+        source_boundaries = [*refresh.load_geometry(store, plan, _note), *source_boundaries]
+    result = similar_wards.build(store, boundary_set, given, source_sets=source_boundaries,
+                                 lookups=[indicator_run.RunLookup.parse(x) for x in lookups])
+    out.print(result.summary(), markup=False, highlight=False)
+
+
+def _note(line: str) -> None:
+    err.print(line, markup=False, highlight=False)
+
+
+@similar_app.command("show")
+def similar_show(
+    ctx: typer.Context,
+    ward: str = typer.Argument(..., metavar="WARD", help="A ward code of the set."),
+    boundary_set: str = typer.Option(..., "--boundary-set", metavar="NAME",
+                                     help="The loaded ward set."),
+):
+    """A ward's context and its most similar wards, nearest first."""
+    from placeportrait import similar_wards
+    from placeportrait.errors import InputError
+    from placeportrait.report.content import shipped_authority_names
+
+    store = _store(ctx)
+    store.require_current()
+    areas = store.read_area_table(boundary_set)
+    if ward not in set(areas["code"]):
+        raise InputError(f"ward {ward!r} is not in boundary set {boundary_set!r}")
+    found = similar_wards.neighbours(store.read_similar_wards(boundary_set),
+                                     store.read_ward_context(boundary_set), areas, ward,
+                                     shipped_authority_names())
+    if found is None:
+        raise InputError(f"{ward} has no similar wards: run `placeportrait similar build "
+                         f"--boundary-set {boundary_set}` (Scottish wards have no profile)")
+    name = areas.set_index("code").at[ward, "name"]
+    out.print(f"{name} ({ward}): {found.profile}", markup=False, highlight=False)
+    table = Table("#", "ward", "code", "context", box=None)
+    for rank, (code, label, words) in enumerate(found.wards, start=1):
+        table.add_row(str(rank), label, code, words)
+    out.print(table)
 
 
 # -- scoring and export --------------------------------------------------------------------
@@ -615,7 +715,7 @@ def demo(
     """Build the demo place (Trafford) offline: boundaries, every demo indicator, scores; then serve the app."""
     import yaml
 
-    from placeportrait import doughnut, indicator_run, plugins, scoring
+    from placeportrait import doughnut, indicator_run, plugins, scoring, similar_wards
 
     folder = resources.files("placeportrait") / "data" / "demo"
     with resources.as_file(folder) as demo_dir:
@@ -637,6 +737,10 @@ def demo(
                 inputs={k: str(demo_dir / v) for k, v in inputs.items()}, lookups=lookups,
                 progress=err)
             out.print(result.summary(), markup=False, highlight=False)
+        similar = similar_wards.build(
+            store, target, {k: str(demo_dir / v) for k, v in manifest["similar_wards"].items()},
+            lookups=lookups)
+        out.print(similar.summary(), markup=False, highlight=False)
     scored = scoring.score_boundary_set(store, target)
     summary = doughnut.summarise(scored)
     out.print(f"demo place: {manifest['place']}, {summary['area_code'].nunique()} wards, boundary set {target!r}; "

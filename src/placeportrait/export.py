@@ -8,14 +8,15 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from placeportrait import doughnut, qgis_layers, references, regular_files, spreadsheet_safe
+from placeportrait import (doughnut, qgis_layers, references, regular_files, similar_wards,
+                           spreadsheet_safe)
 from placeportrait.errors import InputError
 
 FORMATS = ("csv", "geojson", "gpkg")
 COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring", "dimension",
            "lens", "period", "value", "unit", "threshold", "baseline", "threshold_source",
            "ratio", "shortfall", "overshoot", "status", "authority_value", "authority_method",
-           "nation", "nation_value", "nation_method", "set_mean", "rank", "ranked_areas",
+           "nation", "nation_value", "nation_method", "similar_median", "similar_count", "set_mean", "rank", "ranked_areas",
            "nation_rank", "nation_ranked_areas", "nation_rank_note", "percentile", "method",
            "coverage", "source_rows", "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
 
@@ -42,6 +43,8 @@ def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
     scores["nation_ranked_areas"] = scores["nation_ranked_areas"].where(note == "").astype("Int64")
     scores["nation_rank_note"] = note
     scores = references.attach(scores, store.read_references(boundary_set)).drop(columns="parent_code")
+    # beside them, the median of the ward's similar wards (similar_wards.nearest)
+    scores = similar_wards.medians(scores, values, store.read_similar_wards(boundary_set))
     meta = store.read_indicators().rename(columns={"id": "indicator", "publisher": "source",
                                                    "url": "source_url"})
     out = (scores.drop(columns=["boundary_set"])

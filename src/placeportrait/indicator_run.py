@@ -122,7 +122,7 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
         # it (a crosswalk not yet cached, points, rasters): on PostGIS that read is the
         # slowest part of a code-matched or apportioned run.
         targets = store.read_area_table(boundary_set)
-        target_geometry = _once(lambda: store.read_areas(boundary_set))
+        target_geometry = read_once(lambda: store.read_areas(boundary_set))
         with status(f"{meta.id}: harmonising {len(table):,} rows onto {len(targets):,} areas"):
             try:
                 values, plan, warnings = harmonise_table(
@@ -366,7 +366,7 @@ def set_areas(store, name: str):
     return _cached_read(_set_key(store, "areas", name), lambda: store.read_areas(name))
 
 
-def _once(read):
+def read_once(read):
     """``read()`` on the first call, its result on every later one."""
     cache = []
 

@@ -38,6 +38,8 @@ class Gap:
     authority_value: float
     nation: str
     nation_value: float
+    similar_median: float = math.nan
+    similar_count: int = 0
 
 
 @dataclass
@@ -53,6 +55,11 @@ def _number(x) -> float:
     except (TypeError, ValueError):
         return math.nan
     return x if math.isfinite(x) else math.nan
+
+
+def _count(x) -> int:
+    x = _number(x)
+    return 0 if math.isnan(x) else int(x)
 
 
 def _copied(rows: pd.DataFrame) -> pd.Series:
@@ -74,7 +81,8 @@ def decide(rows: pd.DataFrame, limit: int = LIMIT) -> WhatMatters:
     ranked = ranked[ranked["_gap"] > 0].sort_values(["_gap", "title"], ascending=[False, True])
     gaps = [Gap(r["indicator"], str(r["title"]), r["status"], float(r["_gap"]),
                 _number(r["value"]), str(r.get("unit") or ""), _number(r.get("authority_value")),
-                str(r.get("nation") or ""), _number(r.get("nation_value")))
+                str(r.get("nation") or ""), _number(r.get("nation_value")),
+                _number(r.get("similar_median")), _count(r.get("similar_count")))
             for _, r in ranked.head(limit).iterrows()]
     authority_only = sorted(str(t) for t in rows.loc[has & copied, "title"])
     return WhatMatters(gaps, authority_only, int(len(own)))
@@ -87,9 +95,12 @@ def _against(gap: Gap, authority: str, fmt) -> str:
         parts.append(f"{fmt(gap.authority_value, gap.unit)} for {authority} as a whole")
     if gap.nation and not math.isnan(gap.nation_value):
         parts.append(f"{fmt(gap.nation_value, gap.unit)} for {gap.nation}")
+    if gap.similar_count and not math.isnan(gap.similar_median):
+        parts.append(f"a median of {fmt(gap.similar_median, gap.unit)} in "
+                     f"{gap.similar_count} similar wards")
     if not parts:
         return "no authority or national figure from the source"
-    return "against " + " and ".join(parts)
+    return "against " + _join(parts)
 
 
 def sentences(name: str, authority: str, found: WhatMatters, fmt) -> dict:

@@ -78,6 +78,13 @@ class RefreshPlan:
     plugins: list[PluginFiles]
     lookups: list[str]                        # FROM:TO=PATH specs
     geometry: dict[str, tuple[Path, GeometryFile]]  # set name -> file
+    context: dict[str, str] = field(default_factory=dict)  # ward_context source -> path
+
+    @property
+    def context_runnable(self) -> bool:
+        from placeportrait.ward_context import SOURCES
+
+        return all(s.name in self.context for s in SOURCES if s.required)
 
 
 def file_key(name: str) -> str:
@@ -139,7 +146,20 @@ def plan_refresh(plugins, folder: Path) -> RefreshPlan:
         if key in index and spec.set_name not in geometry:
             geometry[spec.set_name] = (index[key], spec)
     lookups = [f"{columns}={index[key]}" for key, columns in LOOKUPS.items() if key in index]
-    return RefreshPlan([plugin_files(p, index) for p in plugins], lookups, geometry)
+    return RefreshPlan([plugin_files(p, index) for p in plugins], lookups, geometry,
+                       context_files(index))
+
+
+def context_files(index: dict[str, Path]) -> dict[str, str]:
+    """The files of :mod:`placeportrait.ward_context` found in a folder, by source name."""
+    from placeportrait.ward_context import SOURCES
+
+    found = {}
+    for source in SOURCES:
+        path = next((index[file_key(n)] for n in source.file_names if file_key(n) in index), None)
+        if path is not None:
+            found[source.name] = str(path)
+    return found
 
 
 def load_geometry(store, plan: RefreshPlan, report) -> list[str]:

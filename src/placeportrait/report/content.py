@@ -20,7 +20,8 @@ from importlib import resources
 
 import pandas as pd
 
-from placeportrait import __version__, dimensions, doughnut, links, matters_most, missing
+from placeportrait import (__version__, dimensions, doughnut, links, matters_most, missing,
+                           similar_wards)
 from placeportrait.dimensions import (
     ECOLOGICAL,
     LENSES,
@@ -251,6 +252,8 @@ class SetData:
     dimensions: dict[str, list[dict]]  # area code → score_set_dimensions records
     extra_dimensions: tuple = ()
     store_kind: str = ""
+    similar: pd.DataFrame = field(default_factory=pd.DataFrame)  # similar_wards rows
+    context: pd.DataFrame = field(default_factory=pd.DataFrame)  # ward_context rows
     _provenance: dict | None = None
     _documents: dict = field(default_factory=dict)  # rendered provenance pages, by first page
     _cache: dict = field(default_factory=dict)  # lookups derived from the read-only tables
@@ -312,7 +315,8 @@ def load_set(store, boundary_set: str, codes=None) -> SetData:
         indicators=indicators, runs=runs,
         authorities=authority_names(store, set(table["parent_code"].dropna())),
         dimensions=score_set_dimensions(latest, extra),
-        extra_dimensions=extra, store_kind=getattr(store, "kind", ""))
+        extra_dimensions=extra, store_kind=getattr(store, "kind", ""),
+        similar=store.read_similar_wards(boundary_set), context=store.read_ward_context(boundary_set))
 
 
 # ------------------------------------------------------------------------ one ward
@@ -344,6 +348,8 @@ class IndicatorRow:
     gap_text: str
     authority_text: str
     nation_text: str
+    similar_text: str
+    similar_count: int
     comparison: str  # better / same / worse / "" vs the authority average
     rank_text: str
     rank_position: str  # "first" / "last" when alone there (not a tie of every ward), else ""
@@ -515,6 +521,7 @@ def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
             threshold_source=missing.text(row["threshold_source"]),
             status=status, status_text=STATUS_TEXT.get(status, status), gap=gap, gap_text=gap_text,
             authority_text=fmt_number(row["authority_value"]), nation_text=fmt_number(row["nation_value"]),
+            similar_text=fmt_number(row["similar_median"]), similar_count=int(row["similar_count"]),
             comparison=_comparison(row), rank_text=_rank_text(row, same_rank),
             rank_position=position,
             flags=_flags(row, boundary_year, coverage),
@@ -808,9 +815,18 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
     quality_list = [{"kind": q["kind"],
                      "groups": [{"detail": d, "indicators": t} for d, t in sorted(q["details"].items())]}
                     for q in quality.values()]
+    neighbours = similar_wards.neighbours(data.similar, data.context, data.table, code,
+                                          {**shipped_authority_names(), **data.authorities})
+    if neighbours is not None:
+        notes.append(f"The similar-wards column is the median value of the {len(neighbours.wards)} "
+                     "wards most like this one in context (see \u201cSimilar wards\u201d), of "
+                     "those with data; \u201cof n\u201d under it says how many had data.")
     return {
         "wedges": wedges,
         "matters": matters,
+        "similar": None if neighbours is None else {
+            "lead": neighbours.lead(str(area.get("name") or code)),
+            "wards": [{"code": c, "name": n, "context": w} for c, n, w in neighbours.wards]},
         "code": code,
         "name": str(area.get("name") or code),
         "authority": authority,

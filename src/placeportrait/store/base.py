@@ -228,8 +228,9 @@ class Store(ABC):
     @staticmethod
     def _delete_set_rows(conn: Connection, name: str) -> None:
         """Within a write: drop a set's areas, cached crosswalks and metadata row."""
-        for table in (schema.crosswalks, schema.areas):
-            # a store still at schema 1 has no crosswalks yet
+        for table in (schema.crosswalks, schema.ward_context, schema.similar_wards,
+                      schema.areas):
+            # a store at an older schema has no crosswalks or context yet
             if has_own_table(conn, table.name):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
         conn.execute(sa.delete(schema.boundary_sets).where(schema.boundary_sets.c.name == name))
@@ -387,6 +388,40 @@ class Store(ABC):
                                        .where(r.boundary_set == boundary_set)
                                        .order_by(r.indicator, r.period, r.level, r.code)),
                           schema.reference_values)
+
+    # -- ward context and similar wards ----------------------------------------------------
+    def commit_ward_context(self, run_id: str, boundary_set: str, context: pd.DataFrame,
+                            similar: pd.DataFrame, *, messages: str) -> None:
+        """Replace a set's context profiles (``area_code, feature, value``) and similar
+        wards (``area_code, rank, similar_code, distance``) and mark the run succeeded,
+        in one atomic unit: the neighbours never outlive the profiles they came from."""
+        with self._write() as conn:
+            self._serialise(conn, "ward_context", boundary_set)
+            for table, rows in ((schema.ward_context, context), (schema.similar_wards, similar)):
+                conn.execute(sa.delete(table).where(table.c.boundary_set == boundary_set))
+                self._insert_frame(conn, table, rows.assign(boundary_set=boundary_set,
+                                                            run_id=run_id)[
+                    [c.name for c in table.columns]])
+            conn.execute(sa.update(schema.runs).where(schema.runs.c.run_id == run_id).values(
+                status="succeeded", finished_at=utcnow(), rows=len(similar), messages=messages))
+
+    def read_ward_context(self, boundary_set: str) -> pd.DataFrame:
+        """The set's context profiles, long: ``area_code, feature, value``."""
+        c = schema.ward_context.c
+        with self.engine().connect() as conn:
+            frame = _frame(conn.execute(sa.select(schema.ward_context)
+                                        .where(c.boundary_set == boundary_set)
+                                        .order_by(c.area_code, c.feature)), schema.ward_context)
+        return frame.astype({"value": float})
+
+    def read_similar_wards(self, boundary_set: str) -> pd.DataFrame:
+        """The set's similar wards: ``area_code, rank, similar_code, distance``."""
+        c = schema.similar_wards.c
+        with self.engine().connect() as conn:
+            frame = _frame(conn.execute(sa.select(schema.similar_wards)
+                                        .where(c.boundary_set == boundary_set)
+                                        .order_by(c.area_code, c.rank)), schema.similar_wards)
+        return frame.astype({"rank": int, "distance": float})
 
     # -- scores ------------------------------------------------------------------------------
     def replace_scores(self, boundary_set: str, scores: pd.DataFrame) -> None:

@@ -30,6 +30,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "council dimensions", ("local_dimensions",)),
     Migration(4, "authority and nation reference values", ("reference_values",),
               indexes=("scores_indicator",)),
+    Migration(5, "ward context profiles and similar wards", ("ward_context", "similar_wards")),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -188,6 +188,33 @@ reference_values = Table(
                      name="reference_values_key"),
 )
 
+# Each ward's context profile (`ward_context`: shares of its output areas by OAC
+# supergroup and rurality) and its most similar wards in its nation (`similar_wards`),
+# written together by one build (migration 5), so the neighbours always match the
+# profiles they came from; a reloaded or deleted set loses both.
+ward_context = Table(
+    "ward_context",
+    metadata,
+    Column("boundary_set", Text, nullable=False),
+    Column("area_code", Text, nullable=False),
+    Column("feature", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("run_id", Text, nullable=False),
+    UniqueConstraint("boundary_set", "area_code", "feature", name="ward_context_key"),
+)
+
+similar_wards = Table(
+    "similar_wards",
+    metadata,
+    Column("boundary_set", Text, nullable=False),
+    Column("area_code", Text, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("similar_code", Text, nullable=False),
+    Column("distance", Float, nullable=False),
+    Column("run_id", Text, nullable=False),
+    UniqueConstraint("boundary_set", "area_code", "rank", name="similar_wards_key"),
+)
+
 # Cached source→target area weights, keyed by a fingerprint of the source geometry.
 crosswalks = Table(
     "crosswalks",
