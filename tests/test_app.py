@@ -186,7 +186,7 @@ def test_ward_portrait_doughnut_table_sources_and_history(dash_duo, demo_url):
                      "Source:", "Method:", "coverage", "Licence:", "Open Government Licence v3.0",
                      "Date:", "period 2017", "Threshold:", "1 of 21"):
         assert expected in table, expected
-    gigabit = dash_duo.find_element('#portrait-table td[data-indicator="gigabit_broadband"]')
+    gigabit = dash_duo.find_element('#portrait-table td[data-indicator="gigabit_broadband"] .value')
     assert gigabit.text == "94.0 % of premises"
     footer = text(dash_duo, "#attribution")
     assert "Sources and licences" in footer and "Contains OS data" in footer
@@ -340,7 +340,7 @@ def test_the_app_on_both_stores(dash_duo, demo_store_url):
     store_url = demo_store_url
     app = start(dash_duo, store_url, f"/ward/{OLD_TRAFFORD}?indicator=fuel_poverty")
     dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Old Trafford", timeout=20)
-    value = dash_duo.find_element('#portrait-table td[data-indicator="fuel_poverty"]')
+    value = dash_duo.find_element('#portrait-table td[data-indicator="fuel_poverty"] .value')
     assert value.text == "19.0 % of households"
     assert hover_of(dash_duo, OLD_TRAFFORD) == ["19.0 % of households", "shortfall"]
     expected = "postgis" if store_url.startswith("postgresql") else "geopackage"

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from placeportrait import dimensions as dims
+from placeportrait import doughnut
 from placeportrait.doughnut import (
     compare,
     nation_of,
@@ -630,3 +631,22 @@ def test_two_hundred_thousand_rows_score_consistently():
     assert summary["social_indicators"].sum() + summary["ecological_indicators"].sum() == (
         scored["status"] != "no data").sum()
     assert dim_scores["area_code"].nunique() == df["area_code"].nunique()
+
+
+def test_indicators_of_other_nations_sources_are_told_apart_and_nation_ties_marked():
+    table = pd.DataFrame({
+        "area_code": ["E05000001", "E05000002", "S13000001", "S13000002", "N08000001"],
+        "indicator": ["iod"] * 5, "period": ["2019"] * 5,
+        "value": [1.0, np.nan, np.nan, np.nan, np.nan],
+        "nation": ["England", "England", "Scotland", "Scotland", "Northern Ireland"],
+        "nation_rank": [1.0, np.nan, np.nan, np.nan, np.nan]})
+    simd = table.assign(indicator="simd", value=[np.nan, np.nan, 2.0, 2.0, np.nan],
+                        nation_rank=[np.nan, np.nan, 1.0, 1.0, np.nan])
+    both = pd.concat([table, simd], ignore_index=True)
+    has = doughnut.nation_has_data(both)
+    # England's IoD: both English wards keep the row (one is no data, as it should say);
+    # not the Scottish or NI wards. SIMD: only the Scottish wards.
+    assert has.tolist() == [True, True, False, False, False, False, False, True, True, False]
+    ties = doughnut.nation_rank_ties(both)
+    assert doughnut.nation_rank_label(1, 355, "Scotland", ties.iloc[7]) == "=1 of 355 in Scotland"
+    assert doughnut.nation_rank_label(1, 6862, "England", ties.iloc[0]) == "1 of 6,862 in England"

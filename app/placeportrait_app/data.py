@@ -42,7 +42,8 @@ from placeportrait_app.routes import Known, SetCatalog
 # Levels whose areas can name a ward set's parents (local authorities).
 AUTHORITY_LEVELS = {"lad", "ltla", "utla", "la", "local_authority", "authority", "county", "cty"}
 WARD_LEVELS = {"ward", "wd", "electoral_ward"}
-TABLE_COLUMNS = [*export.COLUMNS, "loaded_at", "rank_ties", "geography"]
+TABLE_COLUMNS = [*export.COLUMNS, "loaded_at", "rank_ties", "geography", "nation_has_data",
+                 "nation_rank_ties"]
 
 
 log = logging.getLogger("placeportrait.app")
@@ -209,6 +210,8 @@ def load_table(store, name: str) -> pd.DataFrame:
     table["loaded_at"] = table["run_id"].map(finished)
     # how many areas share each rank, so a tie reads "=1 of 21" as in the reports
     table["rank_ties"] = table.groupby(["indicator", "rank"], dropna=False)["area_code"].transform("size")
+    table["nation_has_data"] = doughnut.nation_has_data(table)
+    table["nation_rank_ties"] = doughnut.nation_rank_ties(table)
     for column in TABLE_COLUMNS:
         if column not in table.columns:
             table[column] = np.nan
@@ -400,10 +403,17 @@ class Repository:
         """The ward's similar wards (:func:`placeportrait.similar_wards.neighbours`)."""
         from placeportrait import similar_wards
 
-        similar = self._cached("similar", name, lambda: self.store.read_similar_wards(name))
         context = self._cached("context", name, lambda: self.store.read_ward_context(name))
-        return similar_wards.neighbours(similar, context, self.areas(name), code,
+        return similar_wards.neighbours(self._similar(name), context, self.areas(name), code,
                                         self.authority_names())
+
+    def no_neighbours_reason(self, name: str, code: str) -> str:
+        from placeportrait import similar_wards
+
+        return similar_wards.missing_reason(self._similar(name), code)
+
+    def _similar(self, name: str) -> pd.DataFrame:
+        return self._cached("similar", name, lambda: self.store.read_similar_wards(name))
 
     def authorities(self, name: str) -> dict[str, str]:
         """Parent code -> label, named from any authority-level set in the store."""

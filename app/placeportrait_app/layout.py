@@ -65,9 +65,13 @@ table.data tr.main th, table.data tr.main td { border-bottom:none; }
 #portrait-table { table-layout: fixed; }
 #portrait-table td { overflow-wrap: break-word; }
 #portrait-table tbody th { overflow-wrap: break-word; hyphens: auto; }
-#portrait-table thead th:nth-child(1) { width: 22%; }
-#portrait-table thead th:nth-child(2), #portrait-table thead th:nth-child(3) { width: 13%; }
-#portrait-table thead th:nth-child(4) { width: 12%; }
+#portrait-table thead th:nth-child(1) { width: 21%; }
+#portrait-table thead th:nth-child(2) { width: 15%; }
+#portrait-table thead th:nth-child(3) { width: 12%; }
+#portrait-table thead th:nth-child(4), #portrait-table thead th:nth-child(5),
+#portrait-table thead th:nth-child(6) { width: 11%; }
+#portrait-table thead th:nth-child(7) { width: 19%; }
+.nowrap { white-space:nowrap; }
 table.data td.prov { font-size:.78rem; color:var(--muted); padding-top:0; }
 table.data td.prov strong { color:#333; font-weight:600; }
 table.compact th, table.compact td { padding:.2rem .4rem; }

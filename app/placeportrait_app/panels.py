@@ -54,14 +54,12 @@ def what_matters(rows: pd.DataFrame, name: str, authority: str) -> html.Section:
     return html.Section(children, id="matters-most", **{"aria-labelledby": "matters-heading"})
 
 
-def similar(found, name: str, code: str, hrefs) -> html.Section:
+def similar(found, name: str, code: str, hrefs, reason: str = "") -> html.Section:
     """The ward's most similar wards in its nation, each a link to its portrait, and a link
-    comparing the ward with the nearest of them."""
+    comparing the ward with the nearest of them; else why it has none."""
     if found is None:
         return html.Section([html.H3("Similar wards", id="similar-heading"),
-                             html.P("No similar wards: this ward has no context profile "
-                                    "(`placeportrait similar build`; Scottish wards have none "
-                                    "yet).", className="note")],
+                             html.P(f"No similar wards. {reason}", className="note")],
                             id="similar-wards", **{"aria-labelledby": "similar-heading"})
     nearest = [c for c, _, _ in found.wards][: routes.MAX_COMPARE - 1]
     return html.Section([
@@ -104,6 +102,7 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
     name = area["name"] if isinstance(area["name"], str) else code
     authority = repo.authority_label(set_name, area["parent_code"])
     wedges = repo.ward_wedges(set_name, code)
+    in_nation = rows["nation_has_data"].astype(bool)
     return [
         html.P([f"{code} · local authority {authority} · boundary set {set_name} · ",
                 dcc.Link("Compare with its authority and other wards",
@@ -119,11 +118,23 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
         # static tables as one component each: see rawhtml for why
         freeze(tables.dimension_table(wedges, name)),
         freeze(lenses(rows, code, repo.extra_dimensions(set_name))),
-        freeze(similar(repo.neighbours(set_name, code), name, code, hrefs)),
+        freeze(similar(repo.neighbours(set_name, code), name, code, hrefs,
+                       repo.no_neighbours_reason(set_name, code))),
         html.H3("Indicators"),
-        freeze(tables.portrait_table(rows, f"{name} ({code})",
+        freeze(tables.portrait_table(rows[in_nation], f"{name} ({code})",
                                      repo.authority_name(area["parent_code"]))),
+        *([html.P(other_nations_note(rows[~in_nation], rows["nation"]), className="note")]
+          if (~in_nation).any() else []),
     ]
+
+
+def other_nations_note(left_out: pd.DataFrame, nation: pd.Series) -> str:
+    """What the indicator table leaves out: sources with no data in the ward's nation."""
+    where = next((n for n in nation if isinstance(n, str)), "this nation")
+    titles = sorted(str(t) for t in left_out["title"])
+    return (f"Not listed: {len(titles)} indicators with no data for any ward of {where} in "
+            f"this set, from other nations' sources ({'; '.join(titles)}). The export has "
+            "every row.")
 
 
 def reference_rows(rows: pd.DataFrame, column: str, key: str, where) -> pd.DataFrame:

@@ -89,7 +89,7 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
     its source, method, coverage, licence and date."""
     nation = next((n for n in rows["nation"] if isinstance(n, str)), None) if len(rows) else None
     header = html.Tr([
-        _th("Indicator"), _th("Value"), _th("Threshold"), _th("Status"),
+        _th("Indicator"), _th(["Value", html.Br(), html.Small("threshold")]), _th("Status"),
         _th([authority, html.Br(), html.Small("authority")]),
         _th(nation or "Nation"),
         _th(["Similar wards", html.Br(), html.Small("median")]), _th("Rank in set (1 = best)"),
@@ -102,20 +102,20 @@ def portrait_table(rows: pd.DataFrame, ward_label: str, authority: str) -> html.
                      html.Small(f"{str(row.dimension).replace('_', ' ')} · "
                                 f"{row.lens if isinstance(row.lens, str) else row.ring}")],
                     scope="row", rowSpan=2),
-            html.Td(fmt.with_unit(row.value, unit), className="num value",
-                    **{"data-indicator": row.indicator}),
-            html.Td(fmt.with_unit(row.threshold, unit), className="num"),
+            html.Td([html.Span(fmt.with_unit(row.value, unit), className="value"), html.Br(),
+                     html.Small(f"threshold {fmt.with_unit(row.threshold, unit)}")],
+                    className="num", **{"data-indicator": row.indicator}),
             html.Td(status(row.status)),
             html.Td(fmt.number(row.authority_value), className="num"),
             html.Td(fmt.number(row.nation_value), className="num"),
             html.Td(_similar(row), className="num"),
             html.Td(_rank(row), className="num"),
         ], className="main"))
-        body.append(html.Tr(html.Td(_provenance(row), colSpan=7, className="prov"),
+        body.append(html.Tr(html.Td(_provenance(row), colSpan=6, className="prov"),
                             className="prov"))
     if not body:
         body = [html.Tr(html.Td("No indicators have been scored for this ward's boundary set.",
-                                colSpan=8))]
+                                colSpan=7))]
     table = html.Table([
         html.Caption(f"Indicators of {ward_label}: value, threshold, status, comparison and "
                      "where each value comes from"),
@@ -137,8 +137,10 @@ def _rank(row):
     in_set = doughnut.rank_label(row.rank, row.ranked_areas, row.rank_ties)
     in_nation = doughnut.nation_rank_label(getattr(row, "nation_rank", None),
                                            getattr(row, "nation_ranked_areas", None),
-                                           getattr(row, "nation", None))
-    return [in_set, html.Br(), html.Small(in_nation)] if in_nation else in_set
+                                           getattr(row, "nation", None),
+                                           getattr(row, "nation_rank_ties", 1))
+    return [html.Span(in_set, className="nowrap"), html.Br(), html.Small(in_nation)] \
+        if in_nation else html.Span(in_set, className="nowrap")
 
 
 def dimension_table(wedges: list[dict], name: str) -> html.Details:

@@ -593,8 +593,8 @@ def similar_show(
                                      store.read_ward_context(boundary_set), areas, ward,
                                      shipped_authority_names())
     if found is None:
-        raise InputError(f"{ward} has no similar wards: run `placeportrait similar build "
-                         f"--boundary-set {boundary_set}` (Scottish wards have no profile)")
+        reason = similar_wards.missing_reason(store.read_similar_wards(boundary_set), ward)
+        raise InputError(f"{ward} has no similar wards. {reason}")
     name = areas.set_index("code").at[ward, "name"]
     out.print(f"{name} ({ward}): {found.profile}", markup=False, highlight=False)
     table = Table("#", "ward", "code", "context", box=None)

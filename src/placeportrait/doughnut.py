@@ -619,15 +619,24 @@ def rank_label(rank, ranked_areas, tied: int = 1) -> str:
     return f"{'=' if tied > 1 else ''}{int(rank):,} of {int(ranked_areas):,}"
 
 
-def nation_rank_label(nation_rank, nation_ranked_areas, nation) -> str:
+def nation_rank_label(nation_rank, nation_ranked_areas, nation, tied: int = 1) -> str:
     """``"1,234 of 6,862 in England"`` where the set holds the whole nation (see
-    :func:`placeportrait.references.whole_nations`), else ``""``."""
+    :func:`placeportrait.references.whole_nations`), else ``""``; ``"=1 of …"`` when
+    ``tied`` wards share the rank (:func:`nation_rank_ties`)."""
     try:
         if pd.isna(nation_rank) or pd.isna(nation_ranked_areas) or not isinstance(nation, str):
             return ""
     except (TypeError, ValueError):
         return ""
-    return f"{int(nation_rank):,} of {int(nation_ranked_areas):,} in {nation}"
+    return f"{'=' if tied > 1 else ''}{int(nation_rank):,} of {int(nation_ranked_areas):,} in {nation}"
+
+
+def nation_rank_ties(table: pd.DataFrame) -> pd.Series:
+    """Per row: how many areas of the row's nation share its nation rank (indicator and
+    period alike), for :func:`nation_rank_label`."""
+    keys = [table["indicator"], table["period"], table["nation"].fillna(""),
+            table["nation_rank"]]
+    return table["area_code"].groupby(keys, dropna=False).transform("size")
 
 
 def latest_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -637,6 +646,17 @@ def latest_rows(table: pd.DataFrame) -> pd.DataFrame:
     """
     latest_period = table.groupby("indicator")["period"].transform("max")
     return table[table["period"] == latest_period].reset_index(drop=True)
+
+
+def nation_has_data(table: pd.DataFrame) -> pd.Series:
+    """Per row of a tidy table: whether any area of the row's nation has a value for its
+    indicator and period. A ward's page leaves out the indicators of other nations'
+    sources (England's IoD on a Scottish ward) rather than list them as no data, and says
+    how many it left out. Areas with no nation keep every row."""
+    nation = nation_of(table["area_code"]).fillna("")
+    has = table["value"].notna().astype(bool)
+    any_in_nation = has.groupby([table["indicator"], table["period"], nation]).transform("any")
+    return any_in_nation | nation.eq("").to_numpy()
 
 
 #: Values flagged with this were given to each ward from its local authority.

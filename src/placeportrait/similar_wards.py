@@ -194,6 +194,19 @@ class Neighbours:
                 f"LSOAs (2021 rural-urban classification). {name}: {self.profile}.")
 
 
+def missing_reason(similar: pd.DataFrame, code: str) -> str:
+    """Why ``code`` has no similar wards, in a sentence."""
+    if similar.empty:
+        return ("Similar wards have not been built for this boundary set "
+                "(placeportrait similar build).")
+    if code.startswith("S"):
+        return ("Scottish wards have no context profile yet: the 2021 Output Area "
+                "Classification reaches Scotland on 2022 data zones, which have neither "
+                "boundaries nor a ward lookup here.")
+    return ("This ward has no context profile: the sources put less than half an output "
+            "area of residents in it.")
+
+
 def neighbours(similar: pd.DataFrame, context: pd.DataFrame, areas: pd.DataFrame,
                code: str, authority_names=None) -> Neighbours | None:
     """``code``'s similar wards with their names and contexts; None if it has none.

@@ -308,6 +308,8 @@ def load_set(store, boundary_set: str, codes=None) -> SetData:
     runs = store.runs()
     runs = runs[runs["run_id"].isin(set(tidy["run_id"].dropna()))].set_index("run_id")
     latest = doughnut.latest_rows(tidy)
+    latest["nation_has_data"] = doughnut.nation_has_data(latest)
+    latest["nation_rank_ties"] = doughnut.nation_rank_ties(latest)
     found = tidy[["dimension", "ring"]].drop_duplicates().itertuples(index=False)
     extra = dimensions.extra_for(found, store.read_local_dimensions())
     return SetData(
@@ -352,6 +354,7 @@ class IndicatorRow:
     similar_count: int
     comparison: str  # better / same / worse / "" vs the authority average
     rank_text: str
+    nation_rank_text: str
     rank_position: str  # "first" / "last" when alone there (not a tie of every ward), else ""
     flags: list[str]
     source: str
@@ -398,10 +401,13 @@ def _comparison(row) -> str:
 
 
 def _rank_text(row, ties: int) -> str:
-    in_set = doughnut.rank_label(row["rank"], row["ranked_areas"], ties)
-    in_nation = doughnut.nation_rank_label(row.get("nation_rank"), row.get("nation_ranked_areas"),
-                                           row.get("nation"))
-    return f"{in_set}; {in_nation}" if in_nation else in_set
+    return doughnut.rank_label(row["rank"], row["ranked_areas"], ties)
+
+
+def _nation_rank_text(row) -> str:
+    """``248 of 355 in Scotland`` where the set holds the nation; else empty."""
+    return doughnut.nation_rank_label(row.get("nation_rank"), row.get("nation_ranked_areas"),
+                                      row.get("nation"), row.get("nation_rank_ties", 1))
 
 
 def _flags(row, boundary_year: int | None, coverage) -> list[str]:
@@ -466,7 +472,8 @@ def _lens_label(lens: str) -> str:
 
 def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
     """One row per indicator (its latest period) for the ward, in doughnut order."""
-    rows = data.latest[data.latest["area_code"] == code].to_dict("records")
+    mine = data.latest["area_code"] == code
+    rows = data.latest[mine & data.latest["nation_has_data"]].to_dict("records")
     labels = {d.id: d.label for d in all_dimensions(data.extra_dimensions)}
     order = {d.id: i for i, d in enumerate(all_dimensions(data.extra_dimensions))}
     lens_order = {lens.id: i for i, lens in enumerate(LENSES)}
@@ -523,6 +530,7 @@ def indicator_rows(data: SetData, code: str) -> list[IndicatorRow]:
             authority_text=fmt_number(row["authority_value"]), nation_text=fmt_number(row["nation_value"]),
             similar_text=fmt_number(row["similar_median"]), similar_count=int(row["similar_count"]),
             comparison=_comparison(row), rank_text=_rank_text(row, same_rank),
+            nation_rank_text=_nation_rank_text(row),
             rank_position=position,
             flags=_flags(row, boundary_year, coverage),
             source=missing.text(row["source"]), source_url=missing.text(row["source_url"]),
@@ -791,6 +799,12 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
                  "give each indicator's value for the whole authority and nation from its "
                  "source: the published figure, or the source aggregated with the same weights "
                  "as the wards. They are never averages of the wards in this report's set.")
+    left_out = data.latest.loc[(data.latest["area_code"] == code) & ~data.latest["nation_has_data"],
+                               "title"]
+    if len(left_out):
+        notes.append(f"Not listed: {len(left_out)} indicators with no data for any ward of "
+                     f"{nation or 'this nation'} in this set, from other nations' sources "
+                     f"({'; '.join(sorted(map(str, left_out)))}).")
     without = _without_references(data.latest, code)
     if without:
         notes.append("No authority or national figure where the source gives none (or none "
@@ -827,6 +841,7 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
         "similar": None if neighbours is None else {
             "lead": neighbours.lead(str(area.get("name") or code)),
             "wards": [{"code": c, "name": n, "context": w} for c, n, w in neighbours.wards]},
+        "no_similar": similar_wards.missing_reason(data.similar, code),
         "code": code,
         "name": str(area.get("name") or code),
         "authority": authority,
