@@ -402,7 +402,9 @@ def refresh_command(
         failed = _refresh_runs(store, plan, boundary_set, data_dir)
         failed += _refresh_similar(store, plan, boundary_set, data_dir)
     # each run scored its own values in its write (scoring.score_new_values)
-    out.print(_score_summary(store.read_scores(boundary_set)), markup=False, highlight=False)
+    out.print(_score_summary(store.score_counts(boundary_set),
+                             len(store.read_area_table(boundary_set))),
+              markup=False, highlight=False)
     if failed:
         err.print(f"{failed} indicators failed; their previous values are unchanged")
         raise typer.Exit(1)
@@ -615,16 +617,19 @@ def score(
     from placeportrait import scoring
 
     scored = scoring.score_boundary_set(_store(ctx), boundary_set, thresholds)
-    out.print(_score_summary(scored), markup=False, highlight=False)
+    counted = scored.groupby(["indicator", "period", "status"]).size().rename("n").reset_index()
+    out.print(_score_summary(counted, scored["area_code"].nunique()), markup=False,
+              highlight=False)
 
 
-def _score_summary(scored) -> str:
-    """'scored 1,449 values of 23 indicators on 21 areas, periods 2005 to 2023 (38): ...'"""
+def _score_summary(counted: pd.DataFrame, areas: int) -> str:
+    """'scored 1,449 values of 23 indicators on 21 areas, periods 2005 to 2023 (38): ...'
+    from scores counted by ``indicator, period, status`` (``n``)."""
     from placeportrait.indicator_run import periods_text
 
-    counts = scored["status"].value_counts()
-    return (f"scored {len(scored):,} values of {scored['indicator'].nunique()} indicators on "
-            f"{scored['area_code'].nunique():,} areas, {periods_text(scored['period'].unique())}: "
+    counts = counted.groupby("status")["n"].sum().sort_values(ascending=False, kind="stable")
+    return (f"scored {int(counted['n'].sum()):,} values of {counted['indicator'].nunique()} "
+            f"indicators on {areas:,} areas, {periods_text(counted['period'].unique())}: "
             + ", ".join(f"{n:,} {s}" for s, n in counts.items()))
 
 

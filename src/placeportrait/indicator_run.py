@@ -266,7 +266,7 @@ def plan_for(store, plugin, table, targets, boundary_set, set_meta, extras,
 
     def codes_of(name):
         if name not in set_codes:
-            set_codes[name] = set(set_area_table(store, name)["code"])
+            set_codes[name] = set_codes_of(store, name)
         return set_codes[name]
 
     facts = harmonise.Facts(
@@ -359,6 +359,13 @@ def _cached_read(key: tuple, read):
 def set_area_table(store, name: str) -> pd.DataFrame:
     """``store.read_area_table(name)``, read once per load of the set."""
     return _cached_read(_set_key(store, "table", name), lambda: store.read_area_table(name))
+
+
+def set_codes_of(store, name: str) -> frozenset:
+    """The codes of a set, as a set, built once per load of the set (a refresh plans
+    every plugin against every source-geometry set)."""
+    return _cached_read(_set_key(store, "codes", name),
+                        lambda: frozenset(set_area_table(store, name)["code"]))
 
 
 def set_areas(store, name: str):

@@ -407,21 +407,20 @@ class Store(ABC):
 
     def read_ward_context(self, boundary_set: str) -> pd.DataFrame:
         """The set's context profiles, long: ``area_code, feature, value``."""
-        c = schema.ward_context.c
-        with self.engine().connect() as conn:
-            frame = _frame(conn.execute(sa.select(schema.ward_context)
-                                        .where(c.boundary_set == boundary_set)
-                                        .order_by(c.area_code, c.feature)), schema.ward_context)
-        return frame.astype({"value": float})
+        return self._set_rows(schema.ward_context, boundary_set, "feature").astype(
+            {"value": float})
 
     def read_similar_wards(self, boundary_set: str) -> pd.DataFrame:
         """The set's similar wards: ``area_code, rank, similar_code, distance``."""
-        c = schema.similar_wards.c
+        return self._set_rows(schema.similar_wards, boundary_set, "rank").astype(
+            {"rank": int, "distance": float})
+
+    def _set_rows(self, table: sa.Table, boundary_set: str, then: str) -> pd.DataFrame:
+        """A table's rows of one set, by area code and then ``then``."""
+        c = table.c
         with self.engine().connect() as conn:
-            frame = _frame(conn.execute(sa.select(schema.similar_wards)
-                                        .where(c.boundary_set == boundary_set)
-                                        .order_by(c.area_code, c.rank)), schema.similar_wards)
-        return frame.astype({"rank": int, "distance": float})
+            return _frame(conn.execute(sa.select(table).where(c.boundary_set == boundary_set)
+                                       .order_by(c.area_code, c[then])), table)
 
     # -- scores ------------------------------------------------------------------------------
     def replace_scores(self, boundary_set: str, scores: pd.DataFrame) -> None:
@@ -451,6 +450,17 @@ class Store(ABC):
             row = conn.execute(sa.select(s.threshold, s.baseline, s.threshold_source).where(
                 s.boundary_set == boundary_set, s.indicator == indicator).limit(1)).first()
         return None if row is None else (float(row[0]), float(row[1] or 0.0), row[2])
+
+    def score_counts(self, boundary_set: str) -> pd.DataFrame:
+        """The set's scores counted by ``indicator, period, status`` (column ``n``): what a
+        summary line needs, without reading every score."""
+        s = schema.scores.c
+        query = (sa.select(s.indicator, s.period, s.status, sa.func.count().label("n"))
+                 .where(s.boundary_set == boundary_set)
+                 .group_by(s.indicator, s.period, s.status))
+        with self.engine().connect() as conn:
+            return pd.DataFrame(conn.execute(query).all(),
+                                columns=["indicator", "period", "status", "n"])
 
     def read_scores(self, boundary_set: str) -> pd.DataFrame:
         self.boundary_set(boundary_set)
