@@ -113,9 +113,8 @@ def _table(path: Path) -> pd.DataFrame:
     if plain.suffix.lower() == ".parquet":
         try:
             return pd.read_parquet(plain).astype(str)
-        except ImportError:
-            raise InputError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow), "
-                             "or give the CSV") from None
+        except Exception as exc:  # pyarrow's errors name no file
+            raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
     return readers.read_csv(plain)
 
 
