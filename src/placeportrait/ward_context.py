@@ -28,6 +28,7 @@ finds each ward's nearest wards by them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
@@ -111,6 +112,11 @@ def _column(frame: pd.DataFrame, pattern: str, path, what: str) -> str:
 def _table(path: Path) -> pd.DataFrame:
     plain = compressed.unpacked(Path(path))
     if plain.suffix.lower() == ".parquet":
+        # Not a dependency: with pyarrow installed, pandas 3 backs every text column with
+        # Arrow, which changes behaviour the rest of the code relies on.
+        if importlib.util.find_spec("pyarrow") is None:
+            raise InputError(f"{path}: reading Parquet needs pyarrow; give the CSV "
+                             "conversion (uk_oac2021_oa.csv) instead")
         try:
             return pd.read_parquet(plain).astype(str)
         except Exception as exc:  # pyarrow's errors name no file
