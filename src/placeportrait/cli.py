@@ -392,15 +392,17 @@ def refresh_command(
     are used too. One line per indicator: ok (with coverage), not run, or failed (with why).
     Exits 1 if one failed; the others still run and keep their values.
     """
-    from placeportrait import plugins, refresh
+    from placeportrait import indicator_run, plugins, refresh
 
     store = _store(ctx)
     store.require_current()
     store.boundary_set(boundary_set)
     plan = refresh.plan_refresh(plugins.discover().plugins.values(), data_dir)
     with store.batch():  # on the GeoPackage, one copy of the file, not two a run
-        failed = _refresh_runs(store, plan, boundary_set, data_dir)
-        failed += _refresh_similar(store, plan, boundary_set, data_dir)
+        sets = refresh.load_geometry(store, plan, _note)
+        lookups = [indicator_run.RunLookup.parse(spec) for spec in plan.lookups]
+        failed = _refresh_runs(store, plan, boundary_set, data_dir, sets, lookups)
+        failed += _refresh_similar(store, plan, boundary_set, data_dir, sets, lookups)
     # each run scored its own values in its write (scoring.score_new_values)
     out.print(_score_summary(store.score_counts(boundary_set),
                              len(store.read_area_table(boundary_set))),
@@ -410,14 +412,11 @@ def refresh_command(
         raise typer.Exit(1)
 
 
-def _refresh_runs(store, plan, boundary_set: str, data_dir: Path) -> int:
+def _refresh_runs(store, plan, boundary_set: str, data_dir: Path, sets, lookups) -> int:
     """Each plugin of a refresh plan, one line each; returns how many failed."""
     from placeportrait import indicator_run, refresh
     from placeportrait.errors import MissingGeographyError
 
-    sets = refresh.load_geometry(store, plan, lambda line: err.print(line, markup=False,
-                                                                     highlight=False))
-    lookups = [indicator_run.RunLookup.parse(spec) for spec in plan.lookups]
     failed = 0
     for item in plan.plugins:
         pid = item.plugin.id
@@ -439,9 +438,9 @@ def _refresh_runs(store, plan, boundary_set: str, data_dir: Path) -> int:
     return failed
 
 
-def _refresh_similar(store, plan, boundary_set: str, data_dir: Path) -> int:
+def _refresh_similar(store, plan, boundary_set: str, data_dir: Path, sets, lookups) -> int:
     """Similar wards from the classification files in the folder; 1 if it failed."""
-    from placeportrait import indicator_run, refresh, similar_wards, ward_context
+    from placeportrait import similar_wards, ward_context
 
     if not plan.context_runnable:
         wanted = [" or ".join(s.file_names) for s in ward_context.SOURCES
@@ -450,9 +449,8 @@ def _refresh_similar(store, plan, boundary_set: str, data_dir: Path) -> int:
                   markup=False, highlight=False)
         return 0
     try:
-        result = similar_wards.build(
-            store, boundary_set, plan.context, source_sets=refresh.load_geometry(store, plan, _note),
-            lookups=[indicator_run.RunLookup.parse(spec) for spec in plan.lookups])
+        result = similar_wards.build(store, boundary_set, plan.context, source_sets=sets,
+                                     lookups=lookups)
     except PlacePortraitError as exc:
         out.print(f"failed   similar wards: {exc}", markup=False, highlight=False)
         return 1
@@ -622,7 +620,7 @@ def score(
               highlight=False)
 
 
-def _score_summary(counted: pd.DataFrame, areas: int) -> str:
+def _score_summary(counted, areas: int) -> str:
     """'scored 1,449 values of 23 indicators on 21 areas, periods 2005 to 2023 (38): ...'
     from scores counted by ``indicator, period, status`` (``n``)."""
     from placeportrait.indicator_run import periods_text

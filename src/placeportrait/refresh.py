@@ -114,21 +114,30 @@ def wanted(meta) -> dict[str, list[str]]:
     """The file names that would do for each source of a plugin: the published address's
     file name, then its aliases."""
     sources = {"main": meta.url, **meta.extra_sources}
-    names = {}
-    for name, url in sources.items():
-        address = urlparse(url)
-        published = unquote(Path(address.path).name)
-        # An address such as …/downloads names no file, and one with a query (a table
-        # builder's …/table.csv?d=…) names a query, not a file: only the aliases will do.
-        names_file = "." in published and not address.query
-        names[name] = [*([published] if names_file else []), *meta.aliases.get(name, ())]
-    return names
+    return {name: [*published_name(url), *meta.aliases.get(name, ())]
+            for name, url in sources.items()}
+
+
+def published_name(url: str) -> tuple[str, ...]:
+    """The file name a download address names, decoded, as a 0- or 1-tuple.
+
+    An address such as …/downloads names no file, and one with a query (a table
+    builder's …/table.csv?d=…) names a query, not a file: only aliases will do for those.
+    """
+    address = urlparse(url)
+    published = unquote(Path(address.path).name)
+    return (published,) if "." in published and not address.query else ()
+
+
+def find_file(index: dict[str, Path], names) -> Path | None:
+    """The first of ``names`` the folder holds (by :func:`file_key`), else None."""
+    return next((index[file_key(n)] for n in names if file_key(n) in index), None)
 
 
 def plugin_files(plugin, index: dict[str, Path]) -> PluginFiles:
     found = PluginFiles(plugin)
     for source, names in wanted(plugin.meta).items():
-        path = next((index[file_key(n)] for n in names if file_key(n) in index), None)
+        path = find_file(index, names)
         if path is None:
             found.missing.append(" or ".join(dict.fromkeys(names)) if names else
                                  f"file for {source!r} (its address names none; "
@@ -156,7 +165,7 @@ def context_files(index: dict[str, Path]) -> dict[str, str]:
 
     found = {}
     for source in SOURCES:
-        path = next((index[file_key(n)] for n in source.file_names if file_key(n) in index), None)
+        path = find_file(index, source.file_names)
         if path is not None:
             found[source.name] = str(path)
     return found

@@ -161,8 +161,8 @@ def build(store, boundary_set: str, inputs: dict[str, str], *, source_sets=(),
         context = (shares.rename_axis("area_code").reset_index()
                    .melt(id_vars="area_code", var_name="feature", value_name="value")
                    .dropna(subset=["value"]))
-        messages = json.dumps({"sources": json.loads(ward_context.provenance(sources)),
-                               "plan": plans, "k": K})
+        messages = json.dumps({"sources": ward_context.provenance(sources), "plan": plans,
+                               "k": K})
         store.commit_ward_context(run_id, boundary_set, context, similar, messages=messages)
     except BaseException as exc:
         store.fail_run(run_id, str(exc))

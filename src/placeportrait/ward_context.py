@@ -29,12 +29,10 @@ finds each ward's nearest wards by them.
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -62,8 +60,9 @@ class ContextSource:
     @property
     def file_names(self) -> tuple[str, ...]:
         """The names a download folder may hold it under: the published file's, then aliases."""
-        published = Path(urlparse(self.url).path).name
-        return (*([published] if "." in published else []), *self.aliases)
+        from placeportrait.refresh import published_name
+
+        return (*published_name(self.url), *self.aliases)
 
 
 OGL = "Open Government Licence v3.0"
@@ -263,9 +262,9 @@ def profiles(counts: pd.DataFrame) -> pd.DataFrame:
     return shares.loc[total >= 0.5].sort_index()
 
 
-def provenance(sources: dict) -> str:
-    """The sources of a build, for the run record (JSON)."""
+def provenance(sources: dict) -> dict:
+    """The sources of a build, for the run record."""
     spec = {s.name: s for s in SOURCES}
-    return json.dumps({name: {"source": src.origin, "sha256": src.sha256, "title": spec[name].title,
-                              "url": spec[name].url, "licence": spec[name].licence}
-                       for name, src in sources.items()})
+    return {name: {"source": src.origin, "sha256": src.sha256, "title": spec[name].title,
+                   "url": spec[name].url, "licence": spec[name].licence}
+            for name, src in sources.items()}
