@@ -403,8 +403,9 @@ class Repository:
         """The ward's similar wards (:func:`placeportrait.similar_wards.neighbours`)."""
         from placeportrait import similar_wards
 
-        context = self._cached("context", name, lambda: self.store.read_ward_context(name))
-        return similar_wards.neighbours(self._similar(name), context, self.areas(name), code,
+        profiles = self._cached("profiles", name, lambda: similar_wards.context_table(
+            self.store.read_ward_context(name)))
+        return similar_wards.neighbours(self._similar(name), profiles, self.areas(name), code,
                                         self.authority_names())
 
     def no_neighbours_reason(self, name: str, code: str) -> str:

@@ -103,6 +103,7 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
     authority = repo.authority_label(set_name, area["parent_code"])
     wedges = repo.ward_wedges(set_name, code)
     in_nation = rows["nation_has_data"].astype(bool)
+    area_nation = doughnut.nation_of(pd.Series([code])).iloc[0]
     return [
         html.P([f"{code} · local authority {authority} · boundary set {set_name} · ",
                 dcc.Link("Compare with its authority and other wards",
@@ -123,18 +124,11 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
         html.H3("Indicators"),
         freeze(tables.portrait_table(rows[in_nation], f"{name} ({code})",
                                      repo.authority_name(area["parent_code"]))),
-        *([html.P(other_nations_note(rows[~in_nation], rows["nation"]), className="note")]
+        *([html.P(doughnut.other_nations_note(rows.loc[~in_nation, "title"], area_nation)
+                  + " The export has every row.", className="note")]
           if (~in_nation).any() else []),
     ]
 
-
-def other_nations_note(left_out: pd.DataFrame, nation: pd.Series) -> str:
-    """What the indicator table leaves out: sources with no data in the ward's nation."""
-    where = next((n for n in nation if isinstance(n, str)), "this nation")
-    titles = sorted(str(t) for t in left_out["title"])
-    return (f"Not listed: {len(titles)} indicators with no data for any ward of {where} in "
-            f"this set, from other nations' sources ({'; '.join(titles)}). The export has "
-            "every row.")
 
 
 def reference_rows(rows: pd.DataFrame, column: str, key: str, where) -> pd.DataFrame:

@@ -590,7 +590,8 @@ def similar_show(
     if ward not in set(areas["code"]):
         raise InputError(f"ward {ward!r} is not in boundary set {boundary_set!r}")
     found = similar_wards.neighbours(store.read_similar_wards(boundary_set),
-                                     store.read_ward_context(boundary_set), areas, ward,
+                                     similar_wards.context_table(
+                                         store.read_ward_context(boundary_set)), areas, ward,
                                      shipped_authority_names())
     if found is None:
         reason = similar_wards.missing_reason(store.read_similar_wards(boundary_set), ward)

@@ -659,6 +659,15 @@ def nation_has_data(table: pd.DataFrame) -> pd.Series:
     return any_in_nation | nation.eq("").to_numpy()
 
 
+def other_nations_note(titles, nation) -> str:
+    """The sentence under a ward's indicator table naming what :func:`nation_has_data` left
+    out (the app and the reports alike)."""
+    where = nation if isinstance(nation, str) and nation else "this nation"
+    titles = sorted(map(str, titles))
+    return (f"Not listed: {len(titles)} indicators with no data for any ward of {where} in "
+            f"this set, from other nations' sources ({'; '.join(titles)}).")
+
+
 #: Values flagged with this were given to each ward from its local authority.
 APPORTIONED_FLAG = "apportioned"
 

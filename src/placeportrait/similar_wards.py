@@ -207,18 +207,18 @@ def missing_reason(similar: pd.DataFrame, code: str) -> str:
             "area of residents in it.")
 
 
-def neighbours(similar: pd.DataFrame, context: pd.DataFrame, areas: pd.DataFrame,
+def neighbours(similar: pd.DataFrame, profiles: pd.DataFrame, areas: pd.DataFrame,
                code: str, authority_names=None) -> Neighbours | None:
     """``code``'s similar wards with their names and contexts; None if it has none.
 
-    ``similar`` and ``context`` as the store gives them, ``areas`` its area table;
+    ``similar`` as the store gives it, ``profiles`` one row per ward
+    (:func:`context_table`, made once per set by the caller), ``areas`` its area table;
     ``authority_names`` (code → name) names each ward's authority, as ward names repeat
     across the country.
     """
     mine = similar.loc[similar["area_code"] == code].sort_values("rank")
     if mine.empty:
         return None
-    profiles = context_table(context)
     by_code = areas.set_index("code")
     names = authority_names or {}
 

@@ -253,7 +253,7 @@ class SetData:
     extra_dimensions: tuple = ()
     store_kind: str = ""
     similar: pd.DataFrame = field(default_factory=pd.DataFrame)  # similar_wards rows
-    context: pd.DataFrame = field(default_factory=pd.DataFrame)  # ward_context rows
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)  # similar_wards.context_table
     _provenance: dict | None = None
     _documents: dict = field(default_factory=dict)  # rendered provenance pages, by first page
     _cache: dict = field(default_factory=dict)  # lookups derived from the read-only tables
@@ -318,7 +318,8 @@ def load_set(store, boundary_set: str, codes=None) -> SetData:
         authorities=authority_names(store, set(table["parent_code"].dropna())),
         dimensions=score_set_dimensions(latest, extra),
         extra_dimensions=extra, store_kind=getattr(store, "kind", ""),
-        similar=store.read_similar_wards(boundary_set), context=store.read_ward_context(boundary_set))
+        similar=store.read_similar_wards(boundary_set),
+        profiles=similar_wards.context_table(store.read_ward_context(boundary_set)))
 
 
 # ------------------------------------------------------------------------ one ward
@@ -802,9 +803,7 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
     left_out = data.latest.loc[(data.latest["area_code"] == code) & ~data.latest["nation_has_data"],
                                "title"]
     if len(left_out):
-        notes.append(f"Not listed: {len(left_out)} indicators with no data for any ward of "
-                     f"{nation or 'this nation'} in this set, from other nations' sources "
-                     f"({'; '.join(sorted(map(str, left_out)))}).")
+        notes.append(doughnut.other_nations_note(left_out, nation))
     without = _without_references(data.latest, code)
     if without:
         notes.append("No authority or national figure where the source gives none (or none "
@@ -829,7 +828,7 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
     quality_list = [{"kind": q["kind"],
                      "groups": [{"detail": d, "indicators": t} for d, t in sorted(q["details"].items())]}
                     for q in quality.values()]
-    neighbours = similar_wards.neighbours(data.similar, data.context, data.table, code,
+    neighbours = similar_wards.neighbours(data.similar, data.profiles, data.table, code,
                                           {**shipped_authority_names(), **data.authorities})
     if neighbours is not None:
         notes.append(f"The similar-wards column is the median value of the {len(neighbours.wards)} "
