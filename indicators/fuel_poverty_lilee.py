@@ -16,7 +16,8 @@ Two layouts are read:
   from the file name.
 
 DESNZ warns that LSOA estimates "should not be used to identify trends over time within an
-LSOA": the two releases are separate periods, not a trend. England only.
+LSOA": the releases are separate periods, not a trend, and ``series_breaks`` says so, so no
+trend line or direction joins them. England only.
 """
 
 from __future__ import annotations
@@ -61,10 +62,16 @@ class FuelPovertyLilee(IndicatorPlugin):
             "attribution": ("Contains public sector information licensed under the Open "
                             "Government Licence v3.0. DESNZ sub-regional fuel poverty "
                             "statistics."),
+            # the 2021 release (2019 data) as a CSV of its LSOA table; `refresh` loads
+            # every release it finds, one period each
+            "aliases": {"main": ["LSOA_Fuel_Poverty_2019.csv"]},
         },
         "geography": "lsoa2011",
         "measure": {"kind": "intensive", "denominator": "households"},
         "periods": ["2019", "2020"],
+        "series_breaks": {"*": (
+            "DESNZ: LSOA estimates \"should not be used to identify trends over time within "
+            "an LSOA\" (small samples); each release stands alone")},
         "min_coverage": 0.5,
         "harmonise": {"source_boundaries": "lsoa-2011"},
     }

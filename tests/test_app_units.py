@@ -73,7 +73,8 @@ def route(client, path, search="", **inputs):
 def known():
     catalog = routes.SetCatalog(name=SET, metrics={"fuel_poverty": "Fuel", "dimension:energy": "E"},
                                 wards={ALTRINCHAM: "Altrincham", OLD_TRAFFORD: "Old Trafford"},
-                                authorities={TRAFFORD: TRAFFORD})
+                                authorities={TRAFFORD: TRAFFORD},
+                                periods={"latest": "Latest", "2019": "As of 2019"})
     other = routes.SetCatalog(name="other", metrics={}, wards={}, authorities={})
     return routes.Known(sets=(SET, "other"), default_set=SET,
                         catalog=lambda name: catalog if name == SET else other)
@@ -103,6 +104,7 @@ def test_defaults_fill_a_bare_url():
     ("/", "?indicator=nope", "no indicator 'nope'"),
     ("/", "?set=nope", "no boundary set 'nope'"),
     ("/", "?la=E0899", "no local authority 'E0899'"),
+    ("/", "?period=2099", "no period '2099'"),
     ("/nowhere/at/all", "", "no page '/nowhere/at/all'"),
     ("/compare", "?wards=E05015239,BAD", "no ward with code 'BAD'"),
     ("/", "?indicator=" + "x" * 500, "too long"),
@@ -125,6 +127,18 @@ def test_comparison_is_capped_and_toggled():
     assert len(state.wards) == routes.MAX_COMPARE - 1
     routes.toggle_compare(state, "E05019999")
     assert state.wards[-1] == "E05019999"
+
+
+def test_a_period_rides_in_the_url_and_is_checked():
+    state = routes.parse(f"/ward/{ALTRINCHAM}", "?period=2019", known())
+    assert state.period == "2019" and state.messages == []
+    assert routes.to_url(state)[1].endswith("&period=2019")
+    assert "period" not in routes.to_url(routes.parse("/", "", known()))[1]  # latest: no noise
+    checked = routes.check_state({"set": SET, "period": "2019"}, known())
+    assert checked["period"] == "2019"
+    assert routes.check_state({"set": SET}, known())["period"] == "latest"
+    with pytest.raises(routes.InvalidStateError):
+        routes.check_state({"set": SET, "period": "1066"}, known())
 
 
 def test_empty_store_message():
@@ -634,3 +648,51 @@ def test_reports_are_rendered_once_per_data_version(demo_url, tmp_path, monkeypa
     assert cli("--database-url", url, "score", "--boundary-set", SET) in (0, None)
     assert http.get(path).status_code == 200
     assert renders == ["E05015239", "E05015239"]  # new version: rendered afresh
+
+
+# -- trends and periods ------------------------------------------------------------------------
+def _trafford_source(name: str) -> dict[str, float]:
+    """Trafford's rows of a shipped ONS Explore Local Statistics file, by period, with csv."""
+    import csv
+
+    with open(DEMO_WARDS.parent / name, encoding="utf-8-sig") as fh:
+        return {r["period"][:4]: float(r["observation"]) for r in csv.DictReader(fh)
+                if r["areacd"] == TRAFFORD}
+
+
+def test_a_period_shows_the_map_and_portrait_as_they_stood(client, repo):
+    r = route(client, f"/ward/{ALTRINCHAM}", "?indicator=ghg_per_capita&period=2019")
+    assert r.output("period.value") == "2019"
+    assert {"latest", "2019", "2005"} <= {o["value"] for o in r.output("period.options")}
+    map_state, panel_state = r.output("map-state.data"), r.output("panel-state.data")
+    assert map_state["period"] == panel_state["period"] == "2019"
+    m = client.call("map.figure", {"map-state.data": map_state}, {"map-shown.data": None})
+    assert "per person per year) as of 2019" in m.output("map-title.children")
+    # every ward carries Trafford's 2019 figure from the source
+    values = repo.at("2019").metric_values(SET, "ghg_per_capita")
+    assert values.loc[ALTRINCHAM, "value"] == pytest.approx(
+        _trafford_source("greenhouse_gas_per_capita_greater_manchester.csv")["2019"])
+    assert values["value"].nunique() == 1
+    # an indicator first published later (Census 2021) is no data as of 2019
+    assert repo.at("2019").metric_values(SET, "census21_bad_health")["value"].isna().all()
+    p = client.call("panel-title.children", {"panel-state.data": panel_state})
+    assert p.output("panel-title.children") == "Ward portrait: Altrincham as of 2019"
+    body = json.dumps(p.output("panel-body.children"))
+    assert "The doughnut in 2019 and now" in body and "doughnut-now" in body
+    # fuel poverty (LILEE) 2019 and 2020 are not a trend, and Census 2021 joins the health,
+    # education and housing dimensions later: those are not compared
+    assert "Gaps that shrank: Climate change" in body
+    assert re.search(r"Not compared, because [^.]*: [^.]*Energy", body)
+    # the latest view has no "as of" and one doughnut
+    latest = route(client, f"/ward/{ALTRINCHAM}", "?period=latest")
+    assert "period=" not in (latest.output("url.search") or "")
+
+
+def test_the_portrait_shows_each_series_with_its_direction(client):
+    r = route(client, f"/ward/{ALTRINCHAM}")
+    p = client.call("panel-title.children", {"panel-state.data": r.output("panel-state.data")})
+    body = json.dumps(p.output("panel-body.children"))
+    assert 'id=\\"trends-heading\\"' in body or "trends-heading" in body
+    assert "Households in fuel poverty (LILEE)" in body and "Series breaks at 2020: DESNZ" in body
+    assert "least-squares trend over the last 5 periods (2019 to 2023)" in body
+    assert body.count('class=\\"trend-chart\\"') == 5

@@ -151,3 +151,18 @@ def test_filling_keeps_what_the_lookup_reached():
     out = _filled(reached, by_area).set_index("area_code")["value"]
     assert out.to_dict() == {"W1": 1.0, "W2": 2.0, "W3": 3.0}
     assert harmonise.plan.EXTENT_MATCH == 0.95
+
+
+def test_every_release_of_a_source_published_by_period_is_run(tmp_path):
+    """Fuel poverty (LILEE) is published once a year: both releases in the folder are run,
+    one period each. A single-period source found under two names runs once."""
+    from placeportrait import plugins
+
+    lilee, census = plugins.load("fuel_poverty_lilee"), plugins.load("census21_bad_health")
+    for plugin in (lilee, census):
+        for name in refresh.wanted(plugin.meta)["main"]:
+            (tmp_path / name).write_text("x")
+    plan = {p.plugin.id: p for p in refresh.plan_refresh([lilee, census], tmp_path).plugins}
+    releases = [Path(r["fuel_poverty_lilee"]).name for r in plan["fuel_poverty_lilee"].releases]
+    assert releases == ["sub-regional-fuel-poverty-2022-tables.xlsx", "LSOA_Fuel_Poverty_2019.csv"]
+    assert len(plan["census21_bad_health"].releases) == 1

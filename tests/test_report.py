@@ -182,7 +182,11 @@ def test_altrincham_report_pdf_and_html(demo, capsys, tmp_path, monkeypatch):
     html = render_ward_report(store, WARDS, ALTRINCHAM, "html")
     assert isinstance(html, str)
     parsed = check_self_contained(html)
-    assert parsed.tags.count("svg") == 2 and parsed.tags.count("title") >= 3
+    # the locator, the doughnut and one chart per series in the trends section
+    series = data.tidy[data.tidy["area_code"] == ALTRINCHAM].groupby(
+        "indicator")["period"].nunique()
+    assert parsed.tags.count("svg") == 2 + int((series > 1).sum()) == 7
+    assert parsed.tags.count("title") >= 3
     assert parsed.tags.count("h1") == 1 and parsed.tags.count("h2") >= 5
     assert "th" in parsed.tags and 'scope="col"' in html and 'scope="row"' in html
     assert all(link.startswith("https://") for link in parsed.links)  # sources, as links

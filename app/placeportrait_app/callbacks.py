@@ -117,37 +117,40 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         Output("set", "options"), Output("set", "value"),
         Output("indicator", "options"), Output("indicator", "value"),
         Output("la", "options"), Output("la", "value"),
+        Output("period", "options"), Output("period", "value"),
         Output("search", "value"),
         Output("map-state", "data"), Output("panel-state", "data"),
         Output("messages", "children"), Output("share-link", "href"),
         Input("url", "pathname"), Input("url", "search"),
         Input("set", "value"), Input("indicator", "value"), Input("la", "value"),
-        Input("search", "value"), Input("map", "clickData"),
+        Input("period", "value"), Input("search", "value"), Input("map", "clickData"),
         State("set", "options"), State("indicator", "options"), State("la", "options"),
-        State("map-state", "data"), State("panel-state", "data"),
+        State("period", "options"), State("map-state", "data"), State("panel-state", "data"),
     )
-    def route(pathname, search, set_value, indicator_value, la_value, search_value, click,
-              set_options, indicator_options, la_options, map_state, panel_state):
+    def route(pathname, search, set_value, indicator_value, la_value, period_value,
+              search_value, click, set_options, indicator_options, la_options, period_options,
+              map_state, panel_state):
         try:
             for value, what in ((pathname, "pathname"), (search, "search"), (set_value, "set"),
                                 (indicator_value, "indicator"), (la_value, "la"),
-                                (search_value, "search box")):
+                                (period_value, "period"), (search_value, "search box")):
                 routes.check_input(value, what)
         except routes.InvalidStateError as exc:
-            return (no_update,) * 11 + ([html.P(_rejected(exc, "routing"))], no_update)
+            return (no_update,) * 13 + ([html.P(_rejected(exc, "routing"))], no_update)
         try:
-            return _route(pathname, search, set_value, indicator_value, la_value, search_value,
-                          click, set_options, indicator_options, la_options, map_state,
-                          panel_state)
+            return _route(pathname, search, set_value, indicator_value, la_value, period_value,
+                          search_value, click, set_options, indicator_options, la_options,
+                          period_options, map_state, panel_state)
         except StoreUnavailableError as exc:
             # Say so once in the messages area; the map and panel show it too. The states
             # differ from any real view, so the next working request redraws both.
             message = _unavailable(exc, "routing")
             down = {"set": None, "unavailable": message}
-            return (no_update,) * 9 + (down, down, [html.P(message)], no_update)
+            return (no_update,) * 11 + (down, down, [html.P(message)], no_update)
 
-    def _route(pathname, search, set_value, indicator_value, la_value, search_value, click,
-               set_options, indicator_options, la_options, map_state, panel_state):
+    def _route(pathname, search, set_value, indicator_value, la_value, period_value,
+               search_value, click, set_options, indicator_options, la_options, period_options,
+               map_state, panel_state):
         trigger = ctx.triggered_id
         known = repo.known()
         path = "/" + (app.strip_relative_path(pathname or "/") or "")
@@ -172,6 +175,11 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
                     push = False
             elif trigger == "la":
                 state.la = la_value if la_value in catalog.authorities else None
+            elif trigger == "period":
+                if period_value in catalog.periods:
+                    state.period = period_value
+                else:
+                    push = False
             elif trigger in ("search", "map"):
                 code = search_value if trigger == "search" else _clicked(click)
                 if code in catalog.wards:
@@ -189,13 +197,14 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         if state.set:
             catalog = known.catalog(state.set)
             ind_opts, la_opts = _options(catalog.metrics), _options(catalog.authorities)
+            period_opts = _options(catalog.periods)
             version = repo.version(state.set)
         else:
-            ind_opts, la_opts, version = [], [], None
+            ind_opts, la_opts, period_opts, version = [], [], [], None
         highlight = [state.ward] if state.view == "ward" and state.ward else (
             list(state.wards) if state.view == "compare" else [])
         new_map = {"set": state.set, "version": version, "indicator": state.indicator,
-                   "la": state.la, "highlight": highlight}
+                   "la": state.la, "highlight": highlight, "period": state.period}
         new_panel = {**state.as_dict(), "version": version}
         messages = [html.P(m) for m in state.messages] or None
 
@@ -208,6 +217,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
             same(set_opts, set_options), same(state.set, set_value),
             same(ind_opts, indicator_options), same(state.indicator, indicator_value),
             same(la_opts, la_options), same(state.la, la_value),
+            same(period_opts, period_options), same(state.period, period_value),
             None if trigger == "search" else no_update,
             same(new_map, map_state), same(new_panel, panel_state),
             messages, new_path + url_search,
@@ -316,9 +326,10 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
             if not state or not state.get("indicator"):
                 return no_update
             layer = _layer(repo, state)
+            at = repo.at(state.get("period"))
             if ctx.triggered_id == "dl-map-geojson":
-                return downloads.map_geojson(repo, state["set"], layer)
-            return downloads.map_csv(repo, state["set"], layer)
+                return downloads.map_geojson(at, state["set"], layer)
+            return downloads.map_csv(at, state["set"], layer)
         except routes.InvalidStateError as exc:
             return refuse(exc, "downloading the map data")
         except StoreUnavailableError as exc:
@@ -334,7 +345,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
             state = Incoming(repo, state).state
             if not state:
                 return no_update
-            return downloads.panel_csv(repo, state["set"], state) or no_update
+            return downloads.panel_csv(repo.at(state.get("period")), state["set"], state) or no_update
         except routes.InvalidStateError as exc:
             return refuse(exc, "downloading the table")
         except StoreUnavailableError as exc:
@@ -343,7 +354,8 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
 
 def _layer(repo, state: dict) -> map_lib.MapLayer:
     name, metric_id, la = state["set"], state.get("indicator"), state.get("la")
-    key = ("layer", name, repo.version(name), metric_id, la)
+    key = ("layer", name, repo.version(name), metric_id, la, state.get("period"))
+    repo = repo.at(state.get("period"))
 
     def compute():
         areas = repo.areas(name)
@@ -372,7 +384,8 @@ def _draw_map(app, repo, state, shown, map_style):
     if shown and shown.get("set") == name and shown.get("geom") == geom_version:
         la_changed = shown.get("la") != la
         values_changed = la_changed or shown.get("indicator") != state.get("indicator") \
-            or shown.get("version") != state.get("version")
+            or shown.get("version") != state.get("version") \
+            or shown.get("period") != state.get("period")
         highlight_changed = shown.get("highlight") != state.get("highlight")
         if values_changed:
             figure = map_lib.patch(Patch(), layer, locations=la_changed,
@@ -388,7 +401,8 @@ def _draw_map(app, repo, state, shown, map_style):
         figure = map_lib.figure(layer, geometry.url(app, repo, name), highlight,
                                 geo.view(layer.codes), map_style, uirevision)
     new_shown = {"set": name, "geom": geom_version, "la": la, "indicator": state.get("indicator"),
-                 "version": state.get("version"), "highlight": state.get("highlight")}
+                 "version": state.get("version"), "highlight": state.get("highlight"),
+                 "period": state.get("period")}
     metric = layer.metric
     authority = repo.authority_label(name, la) if la else None
     legend = [
@@ -402,21 +416,33 @@ def _draw_map(app, repo, state, shown, map_style):
     ]
     where = f"the {len(layer.codes):,} wards of {authority}" if authority else \
         f"all {len(layer.codes):,} wards"
-    caption = (f"Map of {where} in boundary set {name}, coloured by {metric.label} "
+    when = _as_of(state)
+    caption = (f"Map of {where} in boundary set {name}, coloured by {metric.label}{when} "
                f"({layer.scheme}; {map_lib.NO_DATA_COLOUR_NAME} = no data: {layer.no_data:,} wards). "
                "Hover over a ward for its value, unit and status; click it for its portrait. "
                "The same values are in the table of wards below the map.")
-    title = f"Map: {metric.label}" + (f" ({metric.caveat})" if metric.caveat else "")
+    title = f"Map: {metric.label}{when}" + (f" ({metric.caveat})" if metric.caveat else "")
     return figure, new_shown, title, legend, caption
+
+
+def _as_of(state) -> str:
+    """`` as of 2019`` when the view shows an earlier year, else nothing."""
+    period = state.get("period")
+    return f" as of {period}" if period and period != routes.LATEST else ""
+
+
+def _hrefs(app, state) -> Hrefs:
+    """Links that keep the view's set, indicator, authority and period."""
+    return Hrefs(app, {k: state.get(k) for k in ("set", "indicator", "la", "period")})
 
 
 def _ward_list(app, repo, state):
     name, la = state["set"], state.get("la")
-    key = ("ward-list", name, repo.version(name), state.get("indicator"), la)
+    key = ("ward-list", name, repo.version(name), state.get("indicator"), la, state.get("period"))
 
     def compute():
         layer = _layer(repo, state)
-        hrefs = Hrefs(app, {"set": name, "indicator": state.get("indicator"), "la": la})
+        hrefs = _hrefs(app, state)
         labels = repo.authorities(name)
         # one component, not ~8 a row: see rawhtml
         return freeze(tables.ward_list(layer, hrefs.ward,
@@ -458,14 +484,16 @@ def _attribution(repo, name: str):
 
 def _draw_panel(app, repo, state):
     name = state["set"]
-    hrefs = Hrefs(app, {"set": name, "indicator": state.get("indicator"), "la": state.get("la")})
+    hrefs = _hrefs(app, state)
+    repo = repo.at(state.get("period"))
     hidden, shown = {"display": "none"}, {}
     if state.get("view") == "ward" and state.get("ward"):
         code = state["ward"]
         areas = repo.areas(name)
         match = areas.loc[areas["code"] == code, "name"]
         ward = match.iloc[0] if len(match) and isinstance(match.iloc[0], str) else code
-        return f"Ward portrait: {ward}", panels.portrait(repo, name, code, hrefs), shown
+        return (f"Ward portrait: {ward}{_as_of(state)}", panels.portrait(repo, name, code, hrefs),
+                shown)
     if state.get("view") == "compare":
         wards = state.get("wards") or []
         title = f"Compare {len(wards)} ward{'s' if len(wards) != 1 else ''}" if wards else "Compare wards"

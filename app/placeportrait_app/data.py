@@ -16,6 +16,7 @@ each connection before use, so the first request after the store is back works a
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import logging
@@ -31,13 +32,13 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from placeportrait import dimensions, doughnut, export
-from placeportrait.doughnut import compare, latest_rows
+from placeportrait import dimensions, doughnut, export, trends
+from placeportrait.doughnut import latest_rows
 from placeportrait.errors import InputError, StoreError, StoreUnavailableError
 from placeportrait.store import open_store, schema
 from placeportrait_app import fmt
 from placeportrait_app import metrics as metric_lib
-from placeportrait_app.routes import Known, SetCatalog
+from placeportrait_app.routes import LATEST, Known, SetCatalog
 
 # Levels whose areas can name a ward set's parents (local authorities).
 AUTHORITY_LEVELS = {"lad", "ltla", "utla", "la", "local_authority", "authority", "county", "cty"}
@@ -68,6 +69,7 @@ class ReadOnlyStore:
              "require_current", "boundary_sets", "boundary_set", "read_areas",
              "read_area_table", "read_indicators", "read_values", "read_scores", "runs",
              "read_local_dimensions", "read_references", "read_similar_wards",
+             "read_series_breaks",
              "read_ward_context")
 
     def __init__(self, store):
@@ -194,17 +196,27 @@ def _digest(*parts) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
 
-def load_table(store, name: str) -> pd.DataFrame:
-    """The tidy scores of a set (``export.tidy_scores``), latest period per indicator,
-    with each ward's authority, nation and set means and ranks, and the load date."""
+SERIES_COLUMNS = ["area_code", "indicator", "title", "unit", "period", "value", "threshold",
+                  "status", "authority_value", "nation_value", "flags", *trends.MARK_COLUMNS]
+
+
+def load_tables(store, name: str, period: str = LATEST) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tidy scores of a set (``export.tidy_scores``): the latest period per indicator
+    (or the latest ending in or before the year ``period``), with each ward's authority,
+    nation and set means and ranks, and the load date; and every period of the indicators
+    that have more than one (the trends), sorted by code."""
     try:
         table = export.tidy_scores(store, name, [*export.COLUMNS, "geography"])
     except InputError:  # no scores yet
-        return pd.DataFrame(columns=TABLE_COLUMNS)
-    if "rank" not in table.columns:
-        areas = table[["area_code", "parent_code"]].drop_duplicates("area_code")
-        table = compare(table.drop(columns="parent_code"), areas)
-    table = latest_rows(table)
+        return pd.DataFrame(columns=TABLE_COLUMNS), pd.DataFrame(columns=SERIES_COLUMNS)
+    several = table.groupby("indicator")["period"].transform("nunique") > 1
+    series = table.loc[several, SERIES_COLUMNS].reset_index(drop=True)
+    shown = latest_rows(table) if period == LATEST else trends.as_of(table, int(period))
+    return latest_table(store, shown), series
+
+
+def latest_table(store, table: pd.DataFrame) -> pd.DataFrame:
+    """The latest rows with their load date, tie counts and whether the nation has data."""
     runs = store.runs()
     finished = dict(zip(runs["run_id"], runs["finished_at"])) if not runs.empty else {}
     table["loaded_at"] = table["run_id"].map(finished)
@@ -230,6 +242,18 @@ class Repository:
         self._sets: tuple[float, pd.DataFrame | None] = (0.0, None)
         self._scored: tuple[float, set[str] | None] = (0.0, None)
         self._lock = threading.Lock()
+        self.period = LATEST  # the portrait as it stands now, or as it stood in a year
+        self._base = self
+
+    def at(self, period: str | None) -> Repository:
+        """This repository showing each set as it stood in ``period`` (a year: each
+        indicator's latest period ending in or before it, :func:`placeportrait.trends.as_of`),
+        or as it stands now (``latest``). Both share one cache."""
+        if not period or period == LATEST:
+            return self._base
+        view = copy.copy(self._base)
+        view.period = period
+        return view
 
     @classmethod
     def open(cls, url: str | None = None, **kwargs) -> Repository:
@@ -301,7 +325,7 @@ class Repository:
 
     def _cached(self, kind: str, name: str, compute: Callable, *args, geometry: bool = False):
         version = self.geometry_version(name) if geometry else self.version(name)
-        return self._memo.get((kind, name, version, *args), compute)
+        return self._memo.get((kind, name, version, self.period, *args), compute)
 
     # -- what exists ---------------------------------------------------------------------
     def scored_sets(self) -> set[str]:
@@ -337,8 +361,16 @@ class Repository:
                 metrics={m.id: m.label for m in self.metrics(name).values()},
                 wards=dict(zip(areas["code"], areas["name"].fillna(areas["code"]))),
                 authorities=self.authorities(name),
+                periods=self.periods(name),
             )
-        return self._cached("catalog", name, compute)
+        return self._base._cached("catalog", name, compute)
+
+    def periods(self, name: str) -> dict[str, str]:
+        """``latest`` and each year the portrait can be seen as it stood then."""
+        def compute():
+            years = trends.years_with_series(self._base._tables(name)[1])
+            return {LATEST: "Latest", **{str(y): f"As of {y}" for y in years}}
+        return self._base._cached("periods", name, compute)
 
     def set_meta(self, name: str) -> dict:
         frame = self.sets()
@@ -351,12 +383,31 @@ class Repository:
         return self._cached("areas", name, lambda: self.store.read_area_table(name))
 
     def table(self, name: str) -> pd.DataFrame:
-        """Tidy latest scores with provenance (see :func:`load_table`)."""
-        return self._cached("table", name, lambda: load_table(self.store, name))
+        """Tidy scores with provenance, one period per indicator: the latest, or the
+        latest in or before the view's year (see :func:`load_tables`)."""
+        if self.period == LATEST:
+            return self._tables(name)[0]
+        return self._cached("table", name, lambda: load_tables(self.store, name, self.period)[0])
+
+    def _tables(self, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return self._base._cached("tables", name, lambda: load_tables(self.store, name))
+
+    def ward_series(self, name: str, code: str) -> pd.DataFrame:
+        """Every period of the ward's indicators that have several (:func:`load_tables`)."""
+        series = self._tables(name)[1]
+        codes = self._base._cached("series-codes", name, lambda: series["area_code"].to_numpy())
+        a, b = np.searchsorted(codes, code, "left"), np.searchsorted(codes, code, "right")
+        return series.iloc[a:b]
+
+    def series_breaks(self, name: str) -> pd.DataFrame:
+        return self._cached("breaks", name, self.store.read_series_breaks)
 
     def metrics(self, name: str) -> dict[str, metric_lib.Metric]:
-        return self._cached("metrics", name, lambda: metric_lib.catalogue(
-            self.table(name), self.extra_dimensions(name)))
+        """What the map can show: the same in every period (an indicator without data in
+        an earlier year is no data there)."""
+        base = self._base
+        return base._cached("metrics", name, lambda: metric_lib.catalogue(
+            base.table(name), base.extra_dimensions(name)))
 
     def extra_dimensions(self, name: str) -> tuple:
         """The council dimensions in the set's data, as the store recorded them."""

@@ -85,6 +85,11 @@ figure { margin:0; }
 .sw-met { background:#009E73; } .sw-gap { background:#D55E00; } .sw-none { background:#E6E6E6; }
 .sw-copied { background: repeating-linear-gradient(45deg, #D55E00 0 3px, #F2BE9A 3px 5px); }
 .mini-title { font-weight:600; font-size:.85rem; }
+table.trends { border-collapse:collapse; font-size:.85rem; width:100%; }
+table.trends th, table.trends td { text-align:left; vertical-align:top; padding:.3rem .4rem;
+                                   border-bottom:1px solid var(--line); }
+table.trends .note { display:inline; }
+.trend-worsening { color:#a63603; } .trend-improving { color:#005a8c; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden;
                    clip:rect(0 0 0 0); white-space:nowrap; }
 .minis { display:grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap:.5rem; }
@@ -137,6 +142,8 @@ def build(title: str = "placeportrait") -> html.Div:
                                                          searchable=True)),
                 _control("Local authority", dcc.Dropdown(id="la", clearable=True,
                                                          placeholder="All local authorities")),
+                _control("Period", dcc.Dropdown(id="period", clearable=False,
+                                                searchable=False)),
                 _control("Find a ward by name or code", dcc.Dropdown(
                     id="search", options=[], clearable=True, searchable=True,
                     placeholder="Type at least 2 letters")),

@@ -6,7 +6,7 @@ import pandas as pd
 from dash import dcc, html
 
 from placeportrait import doughnut, matters_most
-from placeportrait.report import doughnut_svg
+from placeportrait.report import doughnut_svg, trend_chart
 from placeportrait_app import fmt, reports, routes, tables
 from placeportrait_app.rawhtml import RawHtml, freeze
 
@@ -39,6 +39,58 @@ def doughnut_block(records: list[dict], name: str, *, compact=False, block_id=No
         html.Span(className="swatch sw-none"), "no data"], className="dn-legend")
     return html.Figure([*children, legend] if legend else children,
                        className="doughnut-figure", **{"aria-label": f"Doughnut of {name}"})
+
+
+def then_and_now(then: list[dict], now: list[dict], comparable: set[str], name: str,
+                 year: str) -> html.Section:
+    """The ward's doughnut as it stood in ``year`` beside the latest, and in words which
+    dimensions' gaps grew and which shrank. A dimension is compared only when ``comparable``
+    holds it: the same indicators in both, none across a series break."""
+    grew, shrank, other = [], [], []
+    for a, b in zip(then, now):
+        if not (a["with_data"] and b["with_data"]):
+            continue
+        if a["dimension"] not in comparable:
+            other.append(a["label"])
+            continue
+        words = f"{a['label']} ({fmt.percent(a['gap'])} → {fmt.percent(b['gap'])})"
+        change = b["gap"] - a["gap"]
+        if change > 0.0005:
+            grew.append(words)
+        elif change < -0.0005:
+            shrank.append(words)
+    said = [f"Gaps that grew since {year}: {'; '.join(grew)}." if grew else
+            f"No comparable gap grew since {year}.",
+            f"Gaps that shrank: {'; '.join(shrank)}." if shrank else "None shrank."]
+    if other:
+        said.append("Not compared, because their indicators or their methods changed: "
+                    f"{', '.join(other)}.")
+    return html.Section([
+        html.H3(f"The doughnut in {year} and now", id="then-now-heading"),
+        html.Div([doughnut_block(then, f"{name}, as of {year}", compact=True, block_id="doughnut",
+                                 title=f"As of {year}"),
+                  doughnut_block(now, f"{name}, latest", compact=True, block_id="doughnut-now",
+                                 title="Latest")], className="minis"),
+        html.P(" ".join(said), id="then-now-words"),
+        html.P(f"Each indicator at its latest period ending in or before {year}; an indicator "
+               "first published later is no data there.", className="note"),
+    ], **{"aria-labelledby": "then-now-heading"})
+
+
+def comparable_dimensions(repo, set_name: str, code: str) -> set[str]:
+    """The dimensions whose indicators with data are the same at the view's year and now,
+    each with both values in one comparable series (:func:`placeportrait.trends.comparable_between`)."""
+    from placeportrait import trends
+
+    then = repo.ward_rows(set_name, code)
+    now = repo.at(routes.LATEST).ward_rows(set_name, code)
+    every = repo.ward_series(set_name, code)
+    every = pd.concat([every, now[~now["indicator"].isin(every["indicator"])][every.columns]])
+    ok = trends.comparable_between(then, now, every, repo.series_breaks(set_name))
+    with_data = lambda rows: rows.loc[rows["value"].notna()].groupby("dimension")["indicator"].agg(set)
+    a, b = with_data(then), with_data(now)
+    return {d for d in a.index.intersection(b.index)
+            if a[d] == b[d] and all(ok.get(i, False) for i in a[d])}
 
 
 def what_matters(rows: pd.DataFrame, name: str, authority: str) -> html.Section:
@@ -115,7 +167,9 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
                        id="report-html", download=reports.file_name(repo, set_name, code, "html"))],
                className="report-links"),
         freeze(what_matters(rows, name, repo.authority_name(area["parent_code"]))),
-        doughnut_block(wedges, name, block_id="doughnut"),
+        doughnut_block(wedges, name, block_id="doughnut") if repo.period == routes.LATEST
+        else then_and_now(wedges, repo.at(routes.LATEST).ward_wedges(set_name, code),
+                          comparable_dimensions(repo, set_name, code), name, repo.period),
         # static tables as one component each: see rawhtml for why
         freeze(tables.dimension_table(wedges, name)),
         freeze(lenses(rows, code, repo.extra_dimensions(set_name))),
@@ -127,7 +181,25 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
         *([html.P(doughnut.other_nations_note(rows.loc[~in_nation, "title"], area_nation)
                   + " The export has every row.", className="note")]
           if (~in_nation).any() else []),
+        trends_section(repo, set_name, code, repo.authority_name(area["parent_code"])),
     ]
+
+
+def trends_section(repo, set_name: str, code: str, authority: str) -> html.Section:
+    """Each measure with several periods: its chart against the threshold, authority and
+    nation, and its direction of travel (the report's table, :mod:`placeportrait.report.trend_chart`)."""
+    from placeportrait.report.content import fmt_number
+
+    rows = trend_chart.ward_trends(repo.ward_series(set_name, code),
+                                   repo.series_breaks(set_name), fmt_number)
+    return html.Section([
+        html.H3("Trends", id="trends-heading"),
+        html.P("The direction of travel of each measure's latest comparable series, how fast "
+               "it is changing, and the change a year that would reach the threshold by 2030 "
+               "or 2050. A series never joins periods whose method or measure changed.",
+               className="note"),
+        RawHtml(html=trend_chart.table_html(rows, authority), id="trends-table")],
+        id="trends", **{"aria-labelledby": "trends-heading"})
 
 
 

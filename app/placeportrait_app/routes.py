@@ -8,6 +8,7 @@ Scheme (every query value optional; defaults fill the gaps)::
     ?set=<boundary set>            which boundary set (default: the app's)
     &indicator=<id>                an indicator id, ``dimension:<id>`` or ``summary:<id>``
     &la=<parent code>              only the wards of one local authority
+    &period=<year>                 the set as it stood then (default: latest)
 
 Every value is checked against the store's known values; an unknown one gives a clear
 message and the nearest sensible view, never a traceback. Pure functions: no Dash here.
@@ -38,6 +39,7 @@ class InvalidStateError(PlacePortraitError):
 
 
 DEFAULT_METRIC = "summary:mean_shortfall"
+LATEST = "latest"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class SetCatalog:
     metrics: Mapping[str, str]  # metric id -> label, in menu order
     wards: Mapping[str, str]  # code -> name
     authorities: Mapping[str, str]  # parent code -> label
+    periods: Mapping[str, str] = field(default_factory=lambda: {LATEST: "Latest"})
 
     @property
     def default_metric(self) -> str | None:
@@ -73,11 +76,12 @@ class ViewState:
     la: str | None = None
     ward: str | None = None
     wards: list[str] = field(default_factory=list)
+    period: str = LATEST
     messages: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"view": self.view, "set": self.set, "indicator": self.indicator, "la": self.la,
-                "ward": self.ward, "wards": list(self.wards)}
+                "ward": self.ward, "wards": list(self.wards), "period": self.period}
 
 
 def _query(search: str | None) -> dict[str, str]:
@@ -137,6 +141,17 @@ def parse(pathname: str | None, search: str | None, known: Known) -> ViewState:
                 f"There is no local authority {short(la)!r} in boundary set {state.set!r}. "
                 "Showing every ward.")
 
+    # -- when
+    period = query.get("period")
+    if period and period != LATEST:
+        if period in catalog.periods:
+            state.period = period
+        else:
+            state.messages.append(
+                f"There is no period {short(period)!r} in boundary set {state.set!r} (years "
+                f"with a series: {', '.join(p for p in catalog.periods if p != LATEST) or 'none'}"
+                "). Showing the latest.")
+
     # -- the view
     path = "/" + unquote(pathname or "").strip("/")
     parts = [p for p in path.split("/") if p]
@@ -183,6 +198,8 @@ def to_url(state: ViewState | dict) -> tuple[str, str]:
         query["indicator"] = s["indicator"]
     if s.get("la"):
         query["la"] = s["la"]
+    if s.get("period") and s["period"] != LATEST:
+        query["period"] = s["period"]
     if s.get("view") == "ward" and s.get("ward"):
         path = f"/ward/{s['ward']}"
     elif s.get("view") == "compare":
@@ -256,5 +273,6 @@ def check_state(data, known: Known) -> dict:
         "la": _text_or_none(data.get("la"), "la", catalog.authorities),
         "ward": _text_or_none(data.get("ward"), "ward", catalog.wards),
         "wards": _ward_codes(data.get("wards"), "wards", catalog),
+        "period": _text_or_none(data.get("period"), "period", catalog.periods) or LATEST,
         "highlight": _ward_codes(data.get("highlight"), "highlight", catalog),
     }

@@ -424,17 +424,18 @@ def _refresh_runs(store, plan, boundary_set: str, data_dir: Path, sets, lookups)
             out.print(f"not run  {pid}: no {'; no '.join(item.missing)} in {data_dir}",
                       markup=False, highlight=False)
             continue
-        try:
-            result = indicator_run.run_indicator(store, item.plugin, boundary_set,
-                                                 inputs=item.inputs, source_boundaries=sets,
-                                                 lookups=lookups)
-        except MissingGeographyError as exc:
-            out.print(f"not run  {pid}: {exc}", markup=False, highlight=False)
-        except PlacePortraitError as exc:
-            failed += 1
-            out.print(f"failed   {pid}: {exc}", markup=False, highlight=False)
-        else:
-            out.print(refresh.coverage_line(result), markup=False, highlight=False)
+        for inputs in item.releases:  # one run per release of the source found
+            try:
+                result = indicator_run.run_indicator(store, item.plugin, boundary_set,
+                                                     inputs=inputs, source_boundaries=sets,
+                                                     lookups=lookups)
+            except MissingGeographyError as exc:
+                out.print(f"not run  {pid}: {exc}", markup=False, highlight=False)
+            except PlacePortraitError as exc:
+                failed += 1
+                out.print(f"failed   {pid}: {exc}", markup=False, highlight=False)
+            else:
+                out.print(refresh.coverage_line(result), markup=False, highlight=False)
     return failed
 
 
@@ -639,8 +640,11 @@ def export(
     out_path: Path = typer.Option(..., "--out", help="File to write."),
     boundary_set: Optional[str] = typer.Option(
         None, "--boundary-set", help="Boundary set (default: the only one with scores)."),
+    period: str = typer.Option("all", "--period", help="Periods: latest, all or a year YYYY "
+                               "(the periods ending in it)."),
 ):
-    """Export scores tidy: one row per area, indicator and period, with provenance."""
+    """Export scores tidy: one row per area, indicator and period, with provenance and each
+    series' direction of travel."""
     from placeportrait import export as exporting
 
     store = _store(ctx)
@@ -649,7 +653,7 @@ def export(
         if len(names) != 1:
             raise click.UsageError(f"choose --boundary-set (sets with scores: {', '.join(names) or 'none'})")
         boundary_set = names[0]
-    rows = exporting.export_scores(store, boundary_set, fmt, out_path)
+    rows = exporting.export_scores(store, boundary_set, fmt, out_path, period)
     out.print(f"wrote {rows:,} rows of {boundary_set!r} to {out_path}")
 
 
@@ -735,12 +739,14 @@ def demo(
         target = manifest["boundary_set"]
         lookups = [indicator_run.RunLookup.parse(str(demo_dir / name))
                    for name in manifest.get("lookups", [])]
-        for pid, inputs in manifest["indicators"].items():
-            result = indicator_run.run_indicator(
-                store, plugins.load(pid), target,
-                inputs={k: str(demo_dir / v) for k, v in inputs.items()}, lookups=lookups,
-                progress=err)
-            out.print(result.summary(), markup=False, highlight=False)
+        for pid, releases in manifest["indicators"].items():
+            # a list holds one input mapping per release (period) of the source
+            for inputs in releases if isinstance(releases, list) else [releases]:
+                result = indicator_run.run_indicator(
+                    store, plugins.load(pid), target,
+                    inputs={k: str(demo_dir / v) for k, v in inputs.items()}, lookups=lookups,
+                    progress=err)
+                out.print(result.summary(), markup=False, highlight=False)
         similar = similar_wards.build(
             store, target, {k: str(demo_dir / v) for k, v in manifest["similar_wards"].items()},
             lookups=lookups)

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from placeportrait import (doughnut, qgis_layers, references, regular_files, similar_wards,
-                           spreadsheet_safe)
+                           spreadsheet_safe, trends)
 from placeportrait.errors import InputError
 
 FORMATS = ("csv", "geojson", "gpkg")
@@ -18,7 +18,8 @@ COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring"
            "ratio", "shortfall", "overshoot", "status", "authority_value", "authority_method",
            "nation", "nation_value", "nation_method", "similar_median", "similar_count", "set_mean", "rank", "ranked_areas",
            "nation_rank", "nation_ranked_areas", "nation_rank_note", "percentile", "method",
-           "coverage", "source_rows", "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at"]
+           "coverage", "source_rows", "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at",
+           *trends.MARK_COLUMNS]
 
 
 def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
@@ -54,11 +55,14 @@ def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
            .merge(areas[["area_code", "area_name", "parent_code"]], on="area_code", how="left")
            .merge(meta[["indicator", "title", "lens", "source", "source_url", "licence",
                         "attribution", "geography"]], on="indicator", how="left"))
+    # each series' direction of travel on the row of the period it describes
+    out = trends.attach(out, meta.set_index("indicator")["polarity"], store.read_series_breaks())
     return out[list(columns)].sort_values(["area_code", "indicator", "period"]).reset_index(drop=True)
 
 
-def export_scores(store, boundary_set: str, fmt: str, out: Path) -> int:
-    """Write the tidy table as CSV, GeoJSON or GeoPackage (the latter two with geometry).
+def export_scores(store, boundary_set: str, fmt: str, out: Path, period: str = "all") -> int:
+    """Write the tidy table as CSV, GeoJSON or GeoPackage (the latter two with geometry),
+    for the periods chosen (:func:`placeportrait.trends.select_period`).
 
     The file is written beside ``out`` and renamed into place, so a failed export
     never leaves half a file. Returns the number of rows written.
@@ -66,7 +70,7 @@ def export_scores(store, boundary_set: str, fmt: str, out: Path) -> int:
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
     out = regular_files.check_output(out)
-    table = tidy_scores(store, boundary_set)
+    table = trends.select_period(tidy_scores(store, boundary_set), period)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.part{out.suffix}")
     try:

@@ -210,7 +210,8 @@ STORED_META = ("id", "title", "description", "ring", "dimension", "lens", "unit"
 
 def indicator_record(meta) -> dict:
     """The plugin metadata the store keeps beside the values."""
-    return {key: getattr(meta, key) for key in STORED_META}
+    return {**{key: getattr(meta, key) for key in STORED_META},
+            "series_breaks": dict(meta.series_breaks)}
 
 
 def _checked_geometry(table, meta, path):

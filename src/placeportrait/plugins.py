@@ -94,6 +94,7 @@ class IndicatorMeta:
     harmonise: dict = field(default_factory=dict)
     extra_sources: dict = field(default_factory=dict)
     aliases: dict = field(default_factory=dict)  # source name ("main" or extra) -> file names
+    series_breaks: dict = field(default_factory=dict)  # first period after a break -> why
 
     @classmethod
     def from_dict(cls, d: dict, where: str) -> "IndicatorMeta":
@@ -164,6 +165,7 @@ class IndicatorMeta:
             harmonise=dict(d.get("harmonise") or {}),
             extra_sources=dict(source.get("extra") or {}),
             aliases=_aliases(source.get("aliases"), where),
+            series_breaks=_series_breaks(d.get("series_breaks"), where),
         )
 
 
@@ -178,6 +180,19 @@ def _aliases(given, where: str) -> dict:
         raise InvalidPluginError(f"{where}: source.aliases must map a source name to a list "
                                  "of file names")
     return {str(k): tuple(v) for k, v in given.items()}
+
+
+def _series_breaks(given, where: str) -> dict:
+    """``series_breaks``: where the source's method or official measure changed, so that
+    no trend joins the periods either side. Each key is the first period after a break
+    (``"*"``: no two periods are comparable), each value the reason in words."""
+    if given is None:
+        return {}
+    if not isinstance(given, dict) or not all(
+            isinstance(r, str) and r.strip() for r in given.values()):
+        raise InvalidPluginError(f"{where}: series_breaks must map a period (or \"*\") to the "
+                                 "reason the series breaks there")
+    return {str(k): v.strip() for k, v in given.items()}
 
 
 class IndicatorPlugin:

@@ -67,6 +67,7 @@ class PluginFiles:
     plugin: object
     inputs: dict[str, str] = field(default_factory=dict)  # --input style: id / id.extra
     missing: list[str] = field(default_factory=list)       # file names looked for, not found
+    releases: list[dict[str, str]] = field(default_factory=list)  # one run each (see below)
 
     @property
     def runnable(self) -> bool:
@@ -131,19 +132,31 @@ def published_name(url: str) -> tuple[str, ...]:
 
 def find_file(index: dict[str, Path], names) -> Path | None:
     """The first of ``names`` the folder holds (by :func:`file_key`), else None."""
-    return next((index[file_key(n)] for n in names if file_key(n) in index), None)
+    return next(iter(find_files(index, names)), None)
+
+
+def find_files(index: dict[str, Path], names) -> list[Path]:
+    """Every one of ``names`` the folder holds (by :func:`file_key`), in their order."""
+    return list(dict.fromkeys(index[file_key(n)] for n in names if file_key(n) in index))
 
 
 def plugin_files(plugin, index: dict[str, Path]) -> PluginFiles:
+    """The files a plugin reads. A source published as one file per release (a plugin
+    with several ``periods``) runs once for each release found, so every period a folder
+    holds is loaded; any other runs once, on the first name found."""
     found = PluginFiles(plugin)
+    mains: list[Path] = []
     for source, names in wanted(plugin.meta).items():
-        path = find_file(index, names)
-        if path is None:
+        paths = find_files(index, names)
+        if not paths:
             found.missing.append(" or ".join(dict.fromkeys(names)) if names else
                                  f"file for {source!r} (its address names none; "
                                  "use `indicators run --input`)")
             continue
-        found.inputs[plugin.id if source == "main" else f"{plugin.id}.{source}"] = str(path)
+        found.inputs[plugin.id if source == "main" else f"{plugin.id}.{source}"] = str(paths[0])
+        if source == "main":
+            mains = paths if len(plugin.meta.periods) > 1 else paths[:1]
+    found.releases = [{**found.inputs, plugin.id: str(p)} for p in mains]
     return found
 
 

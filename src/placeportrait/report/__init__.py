@@ -141,6 +141,7 @@ def report_html(data, code: str, *, generated_at: datetime | None = None,
     html = _env().get_template("report.html.j2").render(
         r=report, p=content.provenance(data), include_provenance=include_provenance,
         css=Markup("" if for_pdf else _css()), locator_svg=Markup(locator), doughnut_svg=Markup(doughnut),
+        trends_html=Markup(report["trends_html"]),
         key=doughnut_svg.lens_key(report["dimensions"]), status_text=content.STATUS_TEXT)
     return html, report
 

@@ -30,6 +30,7 @@ from placeportrait.dimensions import (
 )
 from placeportrait.errors import InputError, UnknownNameError
 from placeportrait.missing import is_missing
+from placeportrait.report import trend_chart
 
 NO_DATA = "no data"
 NO_AUTHORITY = "no recorded authority"
@@ -254,6 +255,7 @@ class SetData:
     store_kind: str = ""
     similar: pd.DataFrame = field(default_factory=pd.DataFrame)  # similar_wards rows
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)  # similar_wards.context_table
+    breaks: pd.DataFrame = field(default_factory=pd.DataFrame)  # store.read_series_breaks
     _provenance: dict | None = None
     _documents: dict = field(default_factory=dict)  # rendered provenance pages, by first page
     _cache: dict = field(default_factory=dict)  # lookups derived from the read-only tables
@@ -319,7 +321,8 @@ def load_set(store, boundary_set: str, codes=None) -> SetData:
         dimensions=score_set_dimensions(latest, extra),
         extra_dimensions=extra, store_kind=getattr(store, "kind", ""),
         similar=store.read_similar_wards(boundary_set),
-        profiles=similar_wards.context_table(store.read_ward_context(boundary_set)))
+        profiles=similar_wards.context_table(store.read_ward_context(boundary_set)),
+        breaks=store.read_series_breaks())
 
 
 # ------------------------------------------------------------------------ one ward
@@ -834,9 +837,12 @@ def gather(data: SetData, code: str, *, generated_at: datetime | None = None) ->
         notes.append(f"The similar-wards column is the median value of the {len(neighbours.wards)} "
                      "wards most like this one in context (see \u201cSimilar wards\u201d), of "
                      "those with data; \u201cof n\u201d under it says how many had data.")
+    trend_rows = trend_chart.ward_trends(data.tidy[data.tidy["area_code"] == code], data.breaks,
+                                         fmt_number)
     return {
         "wedges": wedges,
         "matters": matters,
+        "trends_html": trend_chart.table_html(trend_rows, authority if parent else ""),
         "similar": None if neighbours is None else {
             "lead": neighbours.lead(str(area.get("name") or code)),
             "wards": [{"code": c, "name": n, "context": w} for c, n, w in neighbours.wards]},

@@ -293,8 +293,7 @@ class Store(ABC):
         with self._write() as conn:
             self._serialise(conn, "indicator", indicator)
             if indicator_meta is not None:
-                conn.execute(sa.delete(schema.indicators).where(schema.indicators.c.id == indicator))
-                conn.execute(sa.insert(schema.indicators), [{**indicator_meta, "updated_at": utcnow()}])
+                self._replace_indicator_meta(conn, indicator, indicator_meta)
             conn.execute(sa.delete(schema.indicator_values).where(
                 v.boundary_set == boundary_set, v.indicator == indicator, v.period.in_(periods)))
             self._insert_frame(conn, schema.indicator_values, rows)
@@ -362,6 +361,27 @@ class Store(ABC):
         frame["value"] = frame["value"].astype(float)
         frame["coverage"] = frame["coverage"].astype(float)
         return frame
+
+    @staticmethod
+    def _replace_indicator_meta(conn, indicator: str, indicator_meta: dict) -> None:
+        """The indicator's metadata row and its series breaks, as of this run."""
+        meta = dict(indicator_meta)
+        breaks = meta.pop("series_breaks", None) or {}
+        conn.execute(sa.delete(schema.indicators).where(schema.indicators.c.id == indicator))
+        conn.execute(sa.insert(schema.indicators), [{**meta, "updated_at": utcnow()}])
+        conn.execute(sa.delete(schema.series_breaks).where(
+            schema.series_breaks.c.indicator == indicator))
+        if breaks:
+            conn.execute(sa.insert(schema.series_breaks), [
+                {"indicator": indicator, "period": period, "reason": reason}
+                for period, reason in breaks.items()])
+
+    def read_series_breaks(self) -> pd.DataFrame:
+        """Every indicator's declared series breaks (``indicator, period, reason``)."""
+        b = schema.series_breaks.c
+        with self.engine().connect() as conn:
+            return _frame(conn.execute(sa.select(schema.series_breaks)
+                                       .order_by(b.indicator, b.period)), schema.series_breaks)
 
     def read_indicators(self) -> pd.DataFrame:
         """Metadata of every indicator that has been run into the store."""

@@ -31,6 +31,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "authority and nation reference values", ("reference_values",),
               indexes=("scores_indicator",)),
     Migration(5, "ward context profiles and similar wards", ("ward_context", "similar_wards")),
+    Migration(6, "breaks in indicator series", ("series_breaks",)),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -215,6 +215,18 @@ similar_wards = Table(
     UniqueConstraint("boundary_set", "area_code", "rank", name="similar_wards_key"),
 )
 
+# Where an indicator's series breaks: a change of method or of the official measure, as the
+# plugin declares it (``series_breaks``), so no trend is drawn across it. ``period`` is the
+# first period after the break; "*" means no two periods are comparable.
+series_breaks = Table(
+    "series_breaks",
+    metadata,
+    Column("indicator", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("indicator", "period", name="series_breaks_key"),
+)
+
 # Cached source→target area weights, keyed by a fingerprint of the source geometry.
 crosswalks = Table(
     "crosswalks",
