@@ -201,3 +201,11 @@ def test_comparable_between_two_views_of_one_area():
     now = pd.concat([every[(every["period"] == "2020")], every[every["indicator"] == "z"]])
     ok = trends.comparable_between(then, now, every, breaks)
     assert ok.to_dict() == {"x": True, "y": False}  # z has no value then: not compared
+
+
+def test_values_made_by_different_methods_carry_the_caveat():
+    frame = tidy([5.0, 4.0, 3.0]).assign(method=["lookup", "lookup", "area_weighted"])
+    m = trends.direction_of_travel(frame, DOWN, None).iloc[0]
+    assert m["direction"] == "improving" and "different methods" in m["basis"]
+    same = tidy([5.0, 4.0, 3.0]).assign(method="lookup")
+    assert "different methods" not in trends.direction_of_travel(same, DOWN, None).iloc[0]["basis"]

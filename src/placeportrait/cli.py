@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from importlib import resources
 from pathlib import Path
@@ -367,7 +368,10 @@ def indicators_run(
     store = _store(ctx)
     if explain:
         return _explain(store, chosen, boundary_set, options, all_)
-    failures, not_run = _run_plugins(store, chosen, boundary_set, options, all_)
+    # several plugins: on the GeoPackage one work copy for them all, not two a run, as in
+    # `refresh` (a failed plugin is reported and the others still land)
+    with store.batch() if len(chosen) > 1 else contextlib.nullcontext():
+        failures, not_run = _run_plugins(store, chosen, boundary_set, options, all_)
     if not_run:
         err.print(f"{len(not_run)} of {len(chosen)} indicators not run for want of source "
                   f"geometry or a lookup ({', '.join(not_run)})")

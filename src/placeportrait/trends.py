@@ -56,6 +56,8 @@ TEST_POINTS = 5
 SIGNIFICANCE = 0.05
 TARGET_YEARS = (2030, 2050)
 EVERY_PERIOD = "*"
+MIXED_METHODS = ("; the periods reached the ward by different methods (see each value's "
+                 "method), so compare them with care")
 
 COLUMNS = ["area_code", "indicator", "first_period", "last_period", "points", "direction",
            "basis", "change_per_year", "needed_2030", "needed_2050", "break_period",
@@ -143,7 +145,8 @@ def direction_of_travel(tidy: pd.DataFrame, polarity: pd.Series,
                   first_year=("year", "first"), last_year=("year", "last"),
                   first_value=("value", "first"), last_value=("value", "last"),
                   threshold=("threshold", "last"), status=("status", "last"),
-                  points=("value", "size"))
+                  points=("value", "size"),
+                  **({"methods": ("method", "nunique")} if "method" in run else {}))
     out = ends.join(fit).join(last_break.rename(
         columns={"period": "break_period"}), how="left").reset_index(drop=True)
     better_up = out["indicator"].map(polarity).eq("higher_is_better").to_numpy()
@@ -193,10 +196,12 @@ def _marked(out: pd.DataFrame, better_up: np.ndarray) -> pd.DataFrame:
     sign = np.where(better_up, sign, -sign)
     direction = np.select([points < 2, sign > 0, sign < 0], ["", IMPROVING, WORSENING],
                           NO_CLEAR_CHANGE)
-    basis = [_basis(n, broke, first, tested_from, last) for n, broke, first, tested_from, last
+    methods = out["methods"].to_numpy() if "methods" in out else np.ones(len(out))
+    basis = [_basis(n, broke, first, tested_from, last) + (MIXED_METHODS if m > 1 and n > 1 else "")
+             for n, broke, first, tested_from, last, m
              in zip(points, out["break_period"].notna().to_numpy(),
                     *(out[c].to_numpy(dtype=object)
-                      for c in ("first_period", "tested_from", "last_period")))]
+                      for c in ("first_period", "tested_from", "last_period")), methods)]
     gap = out["status"].isin(["shortfall", "overshoot"])
     result = out.assign(direction=direction, basis=basis, change_per_year=per_year)
     for target in TARGET_YEARS:
