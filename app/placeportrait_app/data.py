@@ -196,27 +196,35 @@ def _digest(*parts) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
 
-SERIES_COLUMNS = ["area_code", "indicator", "title", "unit", "period", "value", "threshold",
-                  "status", "authority_value", "nation_value", "flags", *trends.MARK_COLUMNS]
+TIDY_COLUMNS = [*export.COLUMNS, "geography"]
 
 
-def load_tables(store, name: str, period: str = LATEST) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The tidy scores of a set (``export.tidy_scores``): the latest period per indicator
-    (or the latest ending in or before the year ``period``), with each ward's authority,
-    nation and set means and ranks, and the load date; and every period of the indicators
-    that have more than one (the trends), sorted by code."""
+def load_tables(store, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tidy scores of a set (``export.tidy_scores``): the latest period per indicator,
+    with each ward's authority, nation and set means and ranks, and the load date
+    (:func:`shown_table`); and every period of the indicators that have more than one
+    (their series), sorted by code."""
     try:
-        table = export.tidy_scores(store, name, [*export.COLUMNS, "geography"])
+        table = export.tidy_scores(store, name, TIDY_COLUMNS)
     except InputError:  # no scores yet
-        return pd.DataFrame(columns=TABLE_COLUMNS), pd.DataFrame(columns=SERIES_COLUMNS)
+        return pd.DataFrame(columns=TABLE_COLUMNS), pd.DataFrame(columns=TIDY_COLUMNS)
     several = table.groupby("indicator")["period"].transform("nunique") > 1
-    series = table.loc[several, SERIES_COLUMNS].reset_index(drop=True)
-    shown = latest_rows(table) if period == LATEST else trends.as_of(table, int(period))
-    return latest_table(store, shown), series
+    series = table.loc[several].reset_index(drop=True)
+    return shown_table(store, latest_rows(table)), series
 
 
-def latest_table(store, table: pd.DataFrame) -> pd.DataFrame:
-    """The latest rows with their load date, tie counts and whether the nation has data."""
+def as_of_table(store, latest: pd.DataFrame, series: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The set as it stood in ``year`` (:func:`placeportrait.trends.as_of`), from the
+    tables :func:`load_tables` keeps: no second read of the store."""
+    single = latest.loc[~latest["indicator"].isin(series["indicator"].unique()), TIDY_COLUMNS]
+    every = pd.concat([single, series], ignore_index=True)
+    shown = trends.as_of(every, year).sort_values(["area_code", "indicator"], kind="stable")
+    return shown_table(store, shown.reset_index(drop=True))
+
+
+def shown_table(store, table: pd.DataFrame) -> pd.DataFrame:
+    """The rows shown (one period per indicator) with their load date, tie counts and
+    whether the nation has data."""
     runs = store.runs()
     finished = dict(zip(runs["run_id"], runs["finished_at"])) if not runs.empty else {}
     table["loaded_at"] = table["run_id"].map(finished)
@@ -385,9 +393,11 @@ class Repository:
     def table(self, name: str) -> pd.DataFrame:
         """Tidy scores with provenance, one period per indicator: the latest, or the
         latest in or before the view's year (see :func:`load_tables`)."""
+        latest, series = self._tables(name)
         if self.period == LATEST:
-            return self._tables(name)[0]
-        return self._cached("table", name, lambda: load_tables(self.store, name, self.period)[0])
+            return latest
+        return self._cached("table", name, lambda: as_of_table(self.store, latest, series,
+                                                                int(self.period)))
 
     def _tables(self, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         return self._base._cached("tables", name, lambda: load_tables(self.store, name))
