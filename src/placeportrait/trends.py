@@ -220,11 +220,10 @@ def attach(tidy: pd.DataFrame, polarity: pd.Series, breaks: pd.DataFrame | None)
     period the marks describe); other rows leave them empty. ``series_break`` names the
     break that starts the latest run, e.g. ``2020: the threshold changed``."""
     marks = direction_of_travel(tidy, polarity, breaks)
-    broke = marks["break_period"].notna().to_numpy()
     marks = marks.assign(
         direction_basis=marks["basis"],
-        series_break=np.where(broke, marks["break_period"].astype(object).where(broke, "")
-                              + ": " + marks["break_reason"].astype(object).where(broke, ""), ""))
+        series_break=(marks["break_period"].astype(object) + ": "
+                      + marks["break_reason"].astype(object)).where(marks["break_period"].notna(), ""))
     out = tidy.drop(columns=[c for c in MARK_COLUMNS if c in tidy.columns]).reset_index(drop=True)
     at = marks["row"].to_numpy(int)  # the row of each series' last period
     for column in MARK_COLUMNS:
@@ -249,10 +248,10 @@ def select_period(tidy: pd.DataFrame, period: str) -> pd.DataFrame:
         return latest_rows(tidy)
     if not re.fullmatch(r"(19|20)\d\d", str(period)):
         raise InputError(f"--period must be latest, all or a year (YYYY), not {period!r}")
-    years = tidy["period"].map(period_year)
+    years = years_of(tidy["period"])
     chosen = tidy[years == float(period)].reset_index(drop=True)
     if chosen.empty:
-        there = ", ".join(str(int(y)) for y in sorted(years.dropna().unique()))
+        there = ", ".join(str(int(y)) for y in sorted(set(years[~np.isnan(years)])))
         raise InputError(f"no period ends in {period}; the periods end in {there or 'no year'}")
     return chosen
 
@@ -262,16 +261,15 @@ def as_of(tidy: pd.DataFrame, year: int) -> pd.DataFrame:
     before it (an indicator first published later is left out, so its wedge is no data)."""
     from placeportrait.doughnut import latest_rows
 
-    years = tidy["period"].map(period_year)
-    return latest_rows(tidy[years <= year].reset_index(drop=True))
+    return latest_rows(tidy[years_of(tidy["period"]) <= year].reset_index(drop=True))
 
 
 def years_with_series(tidy: pd.DataFrame) -> list[int]:
     """The years a period of an indicator with several periods ends in, latest first: the
     years a portrait "as of" differs from the latest one."""
     several = tidy.groupby("indicator")["period"].transform("nunique") > 1
-    years = tidy.loc[several, "period"].map(period_year).dropna().unique()
-    return sorted((int(y) for y in years), reverse=True)
+    years = years_of(tidy.loc[several, "period"])
+    return sorted({int(y) for y in years[~np.isnan(years)]}, reverse=True)
 
 
 def comparable_between(then: pd.DataFrame, now: pd.DataFrame, every_period: pd.DataFrame,

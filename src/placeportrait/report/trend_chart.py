@@ -50,10 +50,8 @@ def ward_trends(rows: pd.DataFrame, breaks: pd.DataFrame | None, fmt) -> list[Tr
     out = []
     for indicator in counts[counts >= 2].index:
         points = dated[dated["indicator"] == indicator]
-        last = points[points["value"].notna()].iloc[-1]
-        marked = rows[(rows["indicator"] == indicator) & (rows["period"] == last["period"])]
-        mark = marked.iloc[0] if len(marked) else last
-        out.append(_row(points, mark, fmt))
+        # the marks sit on the row of the series' last period with a value (trends.attach)
+        out.append(_row(points, points[points["value"].notna()].iloc[-1], fmt))
     return sorted(out, key=lambda r: (ORDER.get(r.direction, 3), r.title))
 
 
