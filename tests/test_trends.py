@@ -209,3 +209,9 @@ def test_values_made_by_different_methods_carry_the_caveat():
     assert m["direction"] == "improving" and "different methods" in m["basis"]
     same = tidy([5.0, 4.0, 3.0]).assign(method="lookup")
     assert "different methods" not in trends.direction_of_travel(same, DOWN, None).iloc[0]["basis"]
+
+
+def test_a_table_without_dated_periods_gets_empty_marks():
+    frame = tidy([1.0], ["latest"])
+    out = trends.attach(frame, DOWN, None)
+    assert len(out) == 1 and out["direction"].tolist() == [""] and out["needed_2030"].isna().all()

@@ -136,7 +136,7 @@ def direction_of_travel(tidy: pd.DataFrame, polarity: pd.Series,
     last_break = rows[rows["break"]].groupby(key)[["period", "break_reason"]].last()
     run = rows[(rows["run"] == latest_run) & rows["value"].notna()]
     if run.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=[*COLUMNS, "row"])
     by = run.groupby(key)
     tested = by.tail(TEST_POINTS)
     fit = _slopes(tested).join(tested.groupby(key)["period"].first().rename("tested_from"))
