@@ -13,8 +13,10 @@ scoring code. The values are there to exercise the app's speed only and mean not
 It measures what the browser receives and how long the server takes, through the Flask test
 client and Dash's own callback endpoint (no browser, no network):
 
-- the first map payload, gzipped: the display GeoJSON plus the page layout and the first
-  router and map callback responses;
+- the first map data, gzipped: the page layout and the first router and map callback
+  responses (the map spec: codes, classes, hover text), and the size of the set's vector
+  tiles archive, of which the browser reads only the tiles it shows (``first_render.py``
+  measures what a browser transfers);
 - switching what the map shows (a Dash Patch): router + map callbacks, server time and bytes;
 - opening a ward portrait: router + panel callbacks;
 - filtering by local authority, and comparing three wards.
@@ -119,7 +121,7 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
     rows: list[tuple[str, str]] = []
     start = time.perf_counter()
     app = create_app(url, boundary_set)
-    rows.append(("start-up (read store, simplify geometry, warm caches)",
+    rows.append(("start-up (read store and tiles, warm caches)",
                  f"{1000 * (time.perf_counter() - start):.0f} ms"))
     repo = app.placeportrait
     if app.placeportrait_warming is not None:  # the background part of warming
@@ -131,26 +133,25 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
     areas = repo.areas(name)
     rows.append(("boundary set", f"{name}: {len(areas):,} areas, store {repo.store.kind}"))
 
-    # -- first view: layout + router + map callback + geometry file
+    # -- first view: layout + router + map callback (the tiles: see first_render.py)
     http = app.server.test_client()
     layout = http.get("/_dash-layout", headers={"Accept-Encoding": "gzip"})
     route = client.call("url.pathname", {"url.pathname": "/", "url.search": ""}, changed=[])
     state = route.output("map-state.data")
-    first_map = client.call("map.figure", {"map-state.data": state}, {"map-shown.data": None})
+    first_map = client.call("map-spec.data", {"map-state.data": state}, {"map-shown.data": None})
     shown = first_map.output("map-shown.data")
-    geo_url = first_map.output("map.figure")["data"][0]["geojson"]
-    geo = http.get(geo_url, headers={"Accept-Encoding": "gzip"})
-    geo_gz = len(geo.get_data())
-    geo_raw = len(repo.geometry(name).geojson)
-    total = geo_gz + len(layout.get_data()) + route.gzip_bytes + first_map.gzip_bytes
-    rows.append(("display geometry (GeoJSON, sent once, cached by the browser)",
-                 (f"{kb(geo_gz)} gzipped ({kb(geo_raw)} raw, "
-                  f"{repo.geometry(name).coordinates:,} vertices)")))
-    rows.append(("first map figure (codes, classes, hover text)",
+    tiles_url = first_map.output("map-spec.data")["tiles"]
+    header = http.get(tiles_url, headers={"Range": "bytes=0-16383"})
+    assert header.status_code == 206, header.status_code
+    total = len(layout.get_data()) + route.gzip_bytes + first_map.gzip_bytes
+    rows.append(("vector tiles (one PMTiles archive; the browser reads only the tiles it shows)",
+                 f"{kb(len(repo.tiles(name).archive))} archive, kept in the store: "
+                 f"{'yes' if repo.tiles(name).kept else 'no, built at start-up'}"))
+    rows.append(("first map spec (codes, classes, hover text)",
                  (f"{kb(first_map.gzip_bytes)} gzipped ({kb(first_map.raw_bytes)} raw), "
                   f"server {1000 * first_map.seconds:.0f} ms")))
-    rows.append(("**first map payload** (geometry + layout + router + map)",
-                 f"**{kb(total)} gzipped** (target ≤ 1.5 MB)"))
+    rows.append(("first map data (layout + router + map spec; tiles and scripts: first_render)",
+                 f"{kb(total)} gzipped"))
 
     # -- indicator switches
     metrics = list(repo.metrics(name))
@@ -162,7 +163,7 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
                              "set.value": name, "indicator.value": metric_id, "la.value": None},
                             {"map-state.data": state}, changed=["indicator.value"])
             new_state = r.output("map-state.data")
-            m = client.call("map.figure", {"map-state.data": new_state}, {"map-shown.data": shown})
+            m = client.call("map-spec.data", {"map-state.data": new_state}, {"map-shown.data": shown})
             w = client.call("ward-list.children", {"map-state.data": new_state})
             elapsed = r.seconds + m.seconds
             (lists_cold if round_ == 0 else lists_warm).append(w.seconds)
@@ -188,7 +189,7 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
                          "set.value": name, "indicator.value": state["indicator"], "la.value": str(parent)},
                         {"map-state.data": state}, changed=["la.value"])
         s2 = r.output("map-state.data")
-        m = client.call("map.figure", {"map-state.data": s2}, {"map-shown.data": shown})
+        m = client.call("map-spec.data", {"map-state.data": s2}, {"map-shown.data": shown})
         la_times.append(r.seconds + m.seconds)
     rows.append(("filter by local authority (router + map Patch)", timed(la_times)))
 
@@ -210,8 +211,8 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
     cold_client = CallbackClient(cold_app)
     r = cold_client.call("url.pathname", {"url.pathname": "/", "url.search": f"?set={name}"}, changed=[])
     s0 = r.output("map-state.data")
-    first = cold_client.call("map.figure", {"map-state.data": s0}, {"map-shown.data": None})
-    rows.append(("first map with nothing cached (reads the store, simplifies geometry)",
+    first = cold_client.call("map-spec.data", {"map-state.data": s0}, {"map-shown.data": None})
+    rows.append(("first map with nothing cached (reads the store and its tiles)",
                  timed([r.seconds + first.seconds])))
     shown0, uncached = first.output("map-shown.data"), []
     for metric_id in metrics[1:]:
@@ -220,7 +221,7 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
                               "set.value": name, "indicator.value": metric_id},
                              {"map-state.data": s0}, changed=["indicator.value"])
         s1 = r.output("map-state.data")
-        m = cold_client.call("map.figure", {"map-state.data": s1}, {"map-shown.data": shown0})
+        m = cold_client.call("map-spec.data", {"map-state.data": s1}, {"map-shown.data": shown0})
         uncached.append(r.seconds + m.seconds)
         s0, shown0 = s1, m.output("map-shown.data")
     rows.append(("switch indicator with its layer not cached yet", timed(uncached)))

@@ -1,28 +1,32 @@
-"""Benchmark: time to first render of the app in headless Chromium.
+"""Benchmark: time to first render of the app in headless Chromium, beside a baseline.
 
-    python bench/first_render.py [--repeat 3]    # prints a Markdown table
+    python bench/first_render.py [--repeat 3] [--baseline REV]   # prints a Markdown table
 
 Two stores, each built in a temporary folder: the 8,441 UK wards of December 2023 with six
 synthetic indicators, scored (``bench/app.py``'s bench store), and the Trafford demo
 (``placeportrait demo --no-serve``: 21 wards, real indicators). For each, the app runs as
 ``placeportrait serve`` in a subprocess on 127.0.0.1 and a free port, and Debian's headless
 Chromium (``/usr/bin/chromium`` through ``/usr/bin/chromedriver``, driven by selenium; nothing
-is downloaded) opens it. Times are measured in the page, from navigation start
-(``performance.timeOrigin``), by a script installed before the page loads that checks on every
-animation frame:
+is downloaded) opens it. In the same run the app of ``--baseline`` (default: the last
+release that drew the map with Plotly from one GeoJSON file; its code from ``git archive``,
+on ``PYTHONPATH``) serves a copy of the same store, so each figure has a ratio to it. Times
+are measured in the page, from navigation start (``performance.timeOrigin``), by a script
+installed before the page loads that checks on every animation frame:
 
-- **map drawn**: the map's graph div has its Plotly data with a location for every ward, and
-  its MapLibre map has loaded and renders ward polygons (``queryRenderedFeatures``);
+- **map drawn**: the map has its data for every ward and MapLibre has loaded and renders
+  coloured ward polygons (``queryRenderedFeatures``), with the bytes transferred so far
+  (``transferSize`` of the page and every resource: compressed, as on the wire);
 - **ward table**: the table of wards (the map's text alternative) has rows;
 - **ward portrait**: the panel title is "Ward portrait: …", the doughnut's SVG and the
   portrait table are there.
 
 Measured: a first visit to ``/`` with an empty browser cache (a fresh browser each time);
-clicking a ward in the table (in-app navigation, from the click); a repeat visit with the
-browser's cache warm (the geometry is cached); and opening ``/ward/<code>`` directly with an
-empty cache. Each is repeated (``--repeat``) and the median reported with min and max; the very
-first visit after the server starts is reported on its own. Figures include the browser's
-own work (software WebGL) and are noisy on a busy machine: the load average is printed.
+clicking a ward in the table (in-app navigation, from the click); choosing another
+indicator (in-app, until the map shows its values and has repainted); a repeat visit with
+the browser's cache warm; and opening ``/ward/<code>`` directly with an empty cache. Each is
+repeated (``--repeat``) and the median reported with min and max; the very first visit after
+the server starts is reported on its own. Figures include the browser's own work (software
+WebGL) and are noisy on a busy machine: the load average is printed.
 """
 
 from __future__ import annotations
@@ -50,17 +54,33 @@ WARD = "E05015239"  # Altrincham: a 2023 ward code, in both stores
 MARKS_JS = """
 (() => {
   const marks = window.__ppMarks = {};
-  function check() {
-    const now = performance.now();
+  function tilesDrawn() {  // this release: MapLibre from vector tiles (placeportrait_map.js)
+    const v = window.placeportraitMap;
+    if (!v || !v.spec || !v.map) return false;
+    if (marks.figure === undefined) { marks.figure = performance.now(); marks.locations = v.spec.codes.length; }
+    return v.map.loaded() && v.map.areTilesLoaded() &&
+      v.map.queryRenderedFeatures({layers: ['areas-fill']}).some(f => f.state && f.state.fill);
+  }
+  function plotlyDrawn() {  // the baseline: one Plotly choroplethmap trace from GeoJSON
     const gd = document.querySelector('#map .js-plotly-plot');
     const trace = gd && gd.data && gd.data[0];
     const n = trace && trace.locations ? trace.locations.length : 0;
-    if (n && marks.figure === undefined) { marks.figure = now; marks.locations = n; }
-    if (marks.figure !== undefined && marks.drawn === undefined) {
-      const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
-      const map = sub && sub.map;
+    if (!n) return false;
+    if (marks.figure === undefined) { marks.figure = performance.now(); marks.locations = n; }
+    const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    const map = sub && sub.map;
+    return map && map.loaded() && map.queryRenderedFeatures().length;
+  }
+  function bytes() {  // what crossed the network so far (compressed), page included
+    const entries = performance.getEntriesByType('navigation').concat(
+      performance.getEntriesByType('resource'));
+    return entries.reduce((sum, e) => sum + (e.transferSize || 0), 0);
+  }
+  function check() {
+    const now = performance.now();
+    if (marks.drawn === undefined) {
       try {
-        if (map && map.loaded() && map.queryRenderedFeatures().length) marks.drawn = now;
+        if (tilesDrawn() || plotlyDrawn()) { marks.drawn = now; marks.bytes = bytes(); }
       } catch (e) { /* the map is still being set up */ }
     }
     if (marks.table === undefined && document.querySelector('#ward-table tbody tr')) marks.table = now;
@@ -76,6 +96,37 @@ MARKS_JS = """
   }
   requestAnimationFrame(check);
 })();
+"""
+
+# In an open page: choose another indicator and time until the map shows its values.
+SWITCH_JS = """
+const [value, done] = [arguments[0], arguments[arguments.length - 1]];
+function hoverText() {
+  const v = window.placeportraitMap;
+  if (v && v.spec) return JSON.stringify(v.spec.hover);
+  const gd = document.querySelector('#map .js-plotly-plot');
+  return JSON.stringify(gd.data[0].customdata);
+}
+function painted() {
+  const v = window.placeportraitMap;
+  if (v && v.spec) return v.map.loaded() && v.drawnAt !== null && v.drawnAt > t0;
+  const gd = document.querySelector('#map .js-plotly-plot');
+  const map = gd._fullLayout.map._subplot.map;
+  return map.loaded();
+}
+const before = hoverText();
+const t0 = performance.now();
+window.dash_clientside.set_props('indicator', {value: value});
+function check() {
+  if (hoverText() !== before && painted()) {
+    done({seconds: (performance.now() - t0) / 1000, value: value});
+  } else if (performance.now() - t0 > 60000) {
+    done({error: 'the map did not switch to ' + value + ' after 60 s'});
+  } else {
+    requestAnimationFrame(check);
+  }
+}
+requestAnimationFrame(check);
 """
 
 # In an open page: click the ward table's link to a ward and time until its portrait shows.
@@ -202,15 +253,17 @@ def visit(driver, url: str, wanted: tuple[str, ...], timeout: float = 120) -> di
         "const t = performance.getEntriesByType('navigation')[0];"
         "return {dcl: t.domContentLoadedEventEnd, load: t.loadEventEnd};")
     out = {k: v / 1000 for k, v in {**marks, **nav}.items() if isinstance(v, (int, float))
-           and k != "locations"}
+           and k not in ("locations", "bytes")}  # milliseconds to seconds
     out["locations"] = marks.get("locations")
+    out["bytes"] = marks.get("bytes")
     out["title"] = marks.get("title")
     return out
 
 
-def measure_store(url: str, env: dict, repeat: int) -> dict:
+def measure_store(url: str, env: dict, repeat: int, switch_to: list[str]) -> dict:
     """Every figure for one store: lists of seconds per measure."""
-    res: dict = {"home": [], "click": [], "repeat_visit": [], "ward_url": [], "load_before": load_average()}
+    res: dict = {"home": [], "click": [], "switch": [], "repeat_visit": [], "ward_url": [],
+                 "load_before": load_average()}
     with Server(url, env) as server:
         res["server_startup"] = server.startup
         base = server.base
@@ -228,6 +281,11 @@ def measure_store(url: str, env: dict, repeat: int) -> dict:
                     if "error" in clicked:
                         raise RuntimeError(clicked["error"])
                     res["click"].append(clicked["seconds"])
+                for value in switch_to:
+                    switched = driver.execute_async_script(SWITCH_JS, value)
+                    if "error" in switched:
+                        raise RuntimeError(switched["error"])
+                    res["switch"].append(switched["seconds"])
                 res["repeat_visit"].append(visit(driver, base + "/", ("drawn", "table")))
             finally:
                 driver.quit()
@@ -247,57 +305,128 @@ def stats(values: list[float]) -> str:
     return f"median of {len(values)}; min {min(values):.2f}, max {max(values):.2f} s"
 
 
-def rows_of(label: str, r: dict) -> list[dict]:
-    def col(key, mark):
-        return [v[mark] for v in r[key]]
+def rows_of(label: str, r: dict, peer: dict | None = None, peer_label: str = "") -> list[dict]:
+    """The rows of one store; with ``peer`` (the baseline's figures from the same run),
+    each timed row also says how many times faster or slower than the baseline it is."""
+    def col(res, key, mark):
+        return [v[mark] for v in res[key]]
+
+    def medians(res):
+        return {
+            "startup": res["server_startup"],
+            "first": res["first_after_start"]["drawn"],
+            "home": statistics.median(col(res, "home", "drawn")),
+            "click": statistics.median(res["click"]),
+            "switch": statistics.median(res["switch"]) if res["switch"] else None,
+            "repeat": statistics.median(col(res, "repeat_visit", "drawn")),
+            "ward": statistics.median(col(res, "ward_url", "portrait")),
+            "bytes": statistics.median(col(res, "home", "bytes")),
+        }
 
     n = r["home"][0]["locations"]
     first = r["first_after_start"]
     load = f"load average {r['load_before']} before, {r['load_after']} after"
-    home_drawn = col("home", "drawn")
+    home_drawn = col(r, "home", "drawn")
     peak = round(r["server_peak_mb"]) if r.get("server_peak_mb") else ""
+    m = medians(r)
+    p = medians(peer) if peer else {}
     rows = [
-        {"step": "first_render", "case": f"{label}: server start-up (`placeportrait serve` until / answers)",
-         "seconds": r["server_startup"], "note": load},
-        {"step": "first_render", "case": f"{label}: first visit after the server started, map drawn",
-         "seconds": first["drawn"], "note": f"{n:,} wards; ward table {first['table']:.2f} s"},
-        {"step": "first_render", "case": f"**{label}: first visit to /, map drawn** (empty browser cache)",
-         "seconds": statistics.median(home_drawn),
+        {"key": "startup", "case": f"{label}: server start-up (`placeportrait serve` until / answers)",
+         "seconds": m["startup"], "note": load},
+        {"key": "first", "case": f"{label}: first visit after the server started, map drawn",
+         "seconds": m["first"], "note": f"{n:,} wards; ward table {first['table']:.2f} s"},
+        {"key": "home", "case": f"**{label}: first visit to /, map drawn** (empty browser cache)",
+         "seconds": m["home"],
          "note": (f"{stats(home_drawn)}; from navigation start: DOMContentLoaded "
-                  f"{statistics.median(col('home', 'dcl')):.2f}, load {statistics.median(col('home', 'load')):.2f}, "
-                  f"map figure data {statistics.median(col('home', 'figure')):.2f}, ward table "
-                  f"{statistics.median(col('home', 'table')):.2f} s (medians)")},
-        {"step": "first_render", "case": f"**{label}: click a ward in the table until its portrait shows**",
-         "seconds": statistics.median(r["click"]), "note": f"{stats(r['click'])}; in-app, from the click"},
-        {"step": "first_render", "case": f"{label}: repeat visit to /, map drawn (browser cache warm)",
-         "seconds": statistics.median(col("repeat_visit", "drawn")), "note": stats(col("repeat_visit", "drawn"))},
-        {"step": "first_render", "case": f"**{label}: open /ward/{WARD} directly, portrait shown** (empty cache)",
-         "seconds": statistics.median(col("ward_url", "portrait")),
-         "note": (f"{stats(col('ward_url', 'portrait'))}; map drawn "
-                  f"{statistics.median(col('ward_url', 'drawn')):.2f} s (median); {r['ward_url'][0]['title']}")},
+                  f"{statistics.median(col(r, 'home', 'dcl')):.2f}, load "
+                  f"{statistics.median(col(r, 'home', 'load')):.2f}, map data "
+                  f"{statistics.median(col(r, 'home', 'figure')):.2f}, ward table "
+                  f"{statistics.median(col(r, 'home', 'table')):.2f} s (medians); "
+                  f"**{m['bytes'] / 1024:,.0f} KiB** transferred until the map was drawn"
+                  + (f" (baseline {p['bytes'] / 1024:,.0f} KiB)" if p else ""))},
+        {"key": "click", "case": f"**{label}: click a ward in the table until its portrait shows**",
+         "seconds": m["click"], "note": f"{stats(r['click'])}; in-app, from the click"},
+        {"key": "switch", "case": f"**{label}: switch indicator until the map shows it**",
+         "seconds": m["switch"], "note": f"{stats(r['switch'])}; in-app, from the choice"},
+        {"key": "repeat", "case": f"{label}: repeat visit to /, map drawn (browser cache warm)",
+         "seconds": m["repeat"], "note": stats(col(r, "repeat_visit", "drawn"))},
+        {"key": "ward", "case": f"**{label}: open /ward/{WARD} directly, portrait shown** (empty cache)",
+         "seconds": m["ward"],
+         "note": (f"{stats(col(r, 'ward_url', 'portrait'))}; map drawn "
+                  f"{statistics.median(col(r, 'ward_url', 'drawn')):.2f} s (median); "
+                  f"{r['ward_url'][0]['title']}")},
     ]
     rows[0]["note"] += f"; peak MB here: the app server process ({peak} MB), not Chromium"
-    return [{**row, "peak_mb": peak} for row in rows]
+    out = []
+    for row in rows:
+        key = row.pop("key")
+        if row["seconds"] is None:
+            continue
+        if p.get(key):
+            row.update(ratio=p[key] / row["seconds"], peer=peer_label)
+            row["note"] += f"; baseline {p[key]:.2f} s"
+        out.append({"step": "first_render", **row, "peak_mb": peak})
+    return out
+
+
+def baseline_code(rev: str, folder: Path) -> Path:
+    """The app as it was at ``rev`` (``git archive``), to run beside this one."""
+    root = folder / f"baseline-{rev}"
+    root.mkdir(parents=True)
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "src", "app"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return root
+
+
+def baseline_store(store: Path, copy: Path) -> Path:
+    """A copy of a GeoPackage store as the baseline release reads it (schema 6: without
+    the vector tiles this release keeps)."""
+    import sqlite3
+
+    shutil.copyfile(store, copy)
+    with sqlite3.connect(copy) as db:
+        db.execute("DROP TABLE IF EXISTS area_tiles")
+        db.execute("DELETE FROM gpkg_contents WHERE table_name = 'area_tiles'")
+        db.execute("DELETE FROM schema_migrations WHERE version >= 7")
+    return copy
+
+
+BASELINE = "86b96ba"  # the last release that drew the map with Plotly from one GeoJSON
 
 
 def run(context) -> list[dict]:
     """For ``bench/run.py`` (step ``first_render``)."""
-    from bench.app import build_store, run_cli
+    from bench.app import SYNTHETIC, build_store, run_cli
 
     repeat = int(context.get("first_render_repeat") or 3)
+    rev = context.get("first_render_baseline", BASELINE)
     folder = Path(tempfile.mkdtemp(prefix="pp-bench-render-"))
     env = {k: v for k, v in os.environ.items() if k != "PLACEPORTRAIT_DATABASE_URL"}
     env["PLACEPORTRAIT_HOME"] = str(folder / "home")
     os.environ["PLACEPORTRAIT_HOME"] = env["PLACEPORTRAIT_HOME"]
+    old_env = None
+    if rev:
+        old = baseline_code(rev, folder)
+        old_env = {**env, "PYTHONPATH": f"{old / 'src'}{os.pathsep}{old / 'app'}"}
+    peer_label = f"the Plotly GeoJSON map ({rev})"
     try:
         rows = []
-        uk = str(folder / "uk.gpkg")
-        build_store(uk)
-        rows += rows_of("UK 2023 (8,441 wards, 6 synthetic indicators), geopackage",
-                        measure_store(uk, env, repeat))
-        demo = str(folder / "demo.gpkg")
-        run_cli("--database-url", demo, "demo", "--no-serve")
-        rows += rows_of("Trafford demo (21 wards), geopackage", measure_store(demo, env, repeat))
+        cases = [("UK 2023 (8,441 wards, 6 synthetic indicators), geopackage", "uk",
+                  lambda url: build_store(url), [s[0] for s in SYNTHETIC[1:4]]),
+                 ("Trafford demo (21 wards), geopackage", "demo",
+                  lambda url: run_cli("--database-url", url, "demo", "--no-serve"),
+                  ["fuel_poverty", "gigabit_broadband", "census21_bad_health"])]
+        for label, name, build, switch_to in cases:
+            store = folder / f"{name}.gpkg"
+            build(str(store))
+            now = measure_store(str(store), env, repeat, switch_to)
+            before = None
+            if old_env:
+                copy = baseline_store(store, folder / f"{name}-baseline.gpkg")
+                before = measure_store(str(copy), old_env, repeat, switch_to)
+            rows += rows_of(label, now, before, peer_label)
         return rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -308,14 +437,17 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", default=BASELINE,
+                        help="git revision to measure beside this one ('' for none)")
     args = parser.parse_args()
-    rows = run({"first_render_repeat": args.repeat})
+    rows = run({"first_render_repeat": args.repeat, "first_render_baseline": args.baseline})
     info = machine()
     print(f"## Time to first render (headless Chromium)\n\n{info['cores']} cores ({info['cpu']}), "
           f"{info['memory']} memory, Python {info['python']}, {info['when']}\n")
-    print("| case | seconds | note |\n|---|---:|---|")
+    print("| case | seconds | vs baseline | note |\n|---|---:|---:|---|")
     for r in rows:
-        print(f"| {r['case']} | {r['seconds']:.2f} | {r.get('note', '')} |")
+        ratio = f"{r['ratio']:.1f}×" if r.get("ratio") else ""
+        print(f"| {r['case']} | {r['seconds']:.2f} | {ratio} | {r.get('note', '')} |")
 
 
 if __name__ == "__main__":

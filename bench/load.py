@@ -11,9 +11,10 @@ Then each simulated user (a thread with its own HTTP session) repeats what a bro
 with no pause between requests:
 
 1. open the map: the page, ``_dash-layout``, ``_dash-dependencies``, and the callbacks the
-   page sends on load: the router, the map, the table of wards and the panel. The display
-   geometry is fetched on a user's first visit, and on one visit in four after that (a
-   new visitor whose browser has not cached it yet);
+   page sends on load: the router, the map, the table of wards and the panel. The vector
+   tiles' header (the first 16 KiB of the set's PMTiles archive, by a range request) is
+   fetched on a user's first visit, and on one visit in four after that (a new visitor
+   whose browser has not cached it yet);
 2. click a ward: the router, then the map (a Patch), the panel (the ward portrait) and the
    table of wards;
 3. switch the indicator: the router, then the callbacks whose input changed;
@@ -53,11 +54,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import machine
 
 HERE = Path(__file__).resolve().parent
-KINDS = ["page", "layout", "dependencies", "geometry", "route", "map", "ward_list", "panel",
+KINDS = ["page", "layout", "dependencies", "tiles", "route", "map", "ward_list", "panel",
          "report"]
 APP_ERRORS = ("could not be drawn", "Traceback", "Internal Server Error")
 TIMEOUT = 120.0
-NEW_VISITOR = 0.25  # the share of visits from a browser without the geometry cached
+NEW_VISITOR = 0.25  # the share of visits from a browser without the tiles cached
 
 
 # -- the store and the server -------------------------------------------------------------
@@ -184,7 +185,7 @@ class User:
         self.base, self.record, self.rng = base, record, rng
         self.http = requests.Session()
         self.http.auth = credentials
-        self.geometry_cached = False
+        self.tiles_cached = False
         self.props: dict = {}
         self.callbacks: Callbacks | None = None
         self.set_name: str | None = None
@@ -197,7 +198,7 @@ class User:
         try:
             response = self.http.request(method, self.base + path, timeout=TIMEOUT, **kwargs)
             seconds = time.perf_counter() - t0
-            if response.status_code not in (200, 204):
+            if response.status_code not in (200, 204, 206):
                 raise AppError(f"HTTP {response.status_code}")
             result = check(response)
         except (requests.RequestException, AppError, ValueError, KeyError, TypeError) as exc:
@@ -244,18 +245,17 @@ class User:
     def follow(self, touched: list[str]) -> None:
         """The callbacks the browser fires because the router changed their input."""
         if "map-state.data" in touched:
-            figure = self.callback("map", "map.figure", ["map-state.data"])["response"]
-            figure = figure.get("map", {}).get("figure")
-            if figure is None:
-                raise AppError("the map callback sent no figure")
-            if "data" in figure:  # a whole figure, not a Patch
-                trace = figure["data"][0]
-                self.wards = list(trace["locations"])
-                geometry = trace.get("geojson")
-                if isinstance(geometry, str) and not self.geometry_cached:
-                    self.get("geometry", geometry if geometry.startswith("/") else "/" + geometry,
-                             self._check_geometry)
-                    self.geometry_cached = True
+            spec = self.callback("map", "map-spec.data", ["map-state.data"])["response"]
+            spec = spec.get("map-spec", {}).get("data")
+            if spec is None:
+                raise AppError("the map callback sent no spec")
+            if "codes" in spec:  # a whole spec, not a Patch
+                self.wards = list(spec["codes"])
+                tiles = spec["tiles"]
+                if not self.tiles_cached:  # the PMTiles header and root directory
+                    self._request("tiles", "GET", tiles if tiles.startswith("/") else "/" + tiles,
+                                  self._check_tiles, headers={"Range": "bytes=0-16383"})
+                    self.tiles_cached = True
             self.callback("ward_list", "ward-list.children", ["map-state.data"])
         if "panel-state.data" in touched:
             self.callback("panel", "panel-title.children", ["panel-state.data"])
@@ -265,15 +265,15 @@ class User:
                 raise AppError(f"the ward portrait did not open: {title!r}")
 
     @staticmethod
-    def _check_geometry(response):
-        if len(response.json()["features"]) == 0:
-            raise AppError("the geometry has no features")
+    def _check_tiles(response):
+        if response.status_code != 206 or not response.content.startswith(b"PMTiles"):
+            raise AppError(f"the tiles answered {response.status_code} without a PMTiles header")
 
     def visit(self) -> None:
         """One session: open the map, open a ward, switch the indicator, get its report."""
         self.props = {"url.pathname": "/", "url.search": ""}
         if self.rng.random() < NEW_VISITOR:
-            self.geometry_cached = False  # a new visitor: nothing in the browser's cache
+            self.tiles_cached = False  # a new visitor: nothing in the browser's cache
         self.get("page", "/", self._check_page)
         self.get("layout", "/_dash-layout", lambda r: r.json())
         self.callbacks = self.get("dependencies", "/_dash-dependencies",
@@ -427,7 +427,7 @@ def markdown(result: dict) -> str:
          f"{server['worker_class']} workers × {server['threads']} threads, auth: "
          f"{server['auth']}. Store: {result['store']}."), "",
         (f"{result['users']} simulated users, each repeating a session with no pause: open "
-         "the map (page, layout, dependencies, router, map, table of wards, panel; geometry "
+         "the map (page, layout, dependencies, router, map, table of wards, panel; the tiles header "
          "on a user's first visit and one visit in four after), click a ward (router, map "
          "Patch, portrait, table), switch the indicator, download the ward's HTML report. "
          f"{result['measured_seconds']:g} s measured after a {result['warmup_seconds']:g} s "

@@ -82,21 +82,36 @@ def until(check, timeout=20, message="condition"):
     raise AssertionError(f"timed out waiting for {message} (last: {last!r})")
 
 
-def map_trace(dash_duo):
+def map_spec(dash_duo):
+    """What the browser's map was last told to draw (see placeportrait_map.js)."""
     return dash_duo.driver.execute_script(
-        "const gd = document.querySelector('#map .js-plotly-plot');"
-        "return gd && gd.data && gd.data.length ? gd.data[0] : null;")
+        "const v = window.placeportraitMap; return v && v.ready && v.spec ? v.spec : null;")
+
+
+def drawn_codes(dash_duo):
+    """The codes of the areas MapLibre has drawn with a colour from the spec."""
+    return dash_duo.driver.execute_script(
+        "const m = window.placeportraitMap.map;"
+        "const f = m.queryRenderedFeatures({layers: ['areas-fill']})"
+        "  .filter(f => f.state && f.state.fill);"
+        "return [...new Set(f.map(f => f.id))].sort();")
 
 
 def wait_for_map(dash_duo, wards=21):
-    until(lambda: (map_trace(dash_duo) or {}).get("locations") and
-          len(map_trace(dash_duo)["locations"]) == wards, message=f"a map of {wards} wards")
-    dash_duo.wait_for_element("#map canvas", timeout=20)  # MapLibre drew it
+    until(lambda: len((map_spec(dash_duo) or {}).get("codes") or []) == wards,
+          message=f"a map of {wards} wards")
+    until(lambda: len(drawn_codes(dash_duo)) == wards, message=f"{wards} wards drawn")
 
 
 def hover_of(dash_duo, code):
-    trace = map_trace(dash_duo)
-    return trace["customdata"][trace["locations"].index(code)][:2]  # value, status
+    spec = map_spec(dash_duo)
+    return spec["hover"][spec["codes"].index(code)][:2]  # value, status
+
+
+def selected_on_map(dash_duo):
+    """The codes outlined on the map (the filter of MapLibre's selection layer)."""
+    return dash_duo.driver.execute_script(
+        "return window.placeportraitMap.map.getFilter('areas-selected')[2][1];")
 
 
 def text(dash_duo, selector):
@@ -105,24 +120,28 @@ def text(dash_duo, selector):
 
 def test_map_every_ward_no_data_legend_and_indicator_switch(dash_duo, demo_url):
     start(dash_duo, demo_url, f"/?set={SET}&indicator=gigabit_broadband")
-    trace = map_trace(dash_duo)
-    assert trace["type"] == "choroplethmap" and isinstance(trace["geojson"], str)
-    assert {c[0] for c in trace["customdata"]} == {"94.0 % of premises"}
+    spec = map_spec(dash_duo)
+    assert spec["tiles"].endswith(".pmtiles") and {c[0] for c in spec["hover"]} == {"94.0 % of premises"}
     dash_duo.wait_for_contains_text("#legend", "No data", timeout=20)
     legend = text(dash_duo, "#legend")
     assert "No data (0 wards)" in legend and "94.0 (21 wards)" in legend
-    # the display geometry came once, as a file the browser may cache
+    # the shapes come from the set's one tiles archive (by byte ranges), nothing else
     fetched = dash_duo.driver.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
-        ".filter(n => n.includes('/_placeportrait/geometry/'))")
-    assert len(fetched) == 1
+        ".filter(n => n.includes('/_placeportrait/'))")
+    assert fetched and set(fetched) == {dash_duo.server_url + spec["tiles"]}
+    assert drawn_codes(dash_duo) == sorted(spec["codes"])
 
     dash_duo.select_dcc_dropdown("#indicator", "Households in fuel poverty (% of households)")
     until(lambda: "indicator=fuel_poverty" in dash_duo.driver.current_url, message="the URL")
     until(lambda: hover_of(dash_duo, OLD_TRAFFORD) == ["19.0 % of households", "shortfall"],
           message="Old Trafford's fuel poverty on the map")
     dash_duo.wait_for_contains_text("#legend-title", "Households in fuel poverty", timeout=10)
-    assert len(map_trace(dash_duo)["locations"]) == 21
+    assert len(map_spec(dash_duo)["codes"]) == 21 and len(drawn_codes(dash_duo)) == 21
+    # no new shapes were fetched: only the values changed
+    assert dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/_placeportrait/')).length") == len(fetched)
     # the table of wards (the map's text alternative) follows
     dash_duo.find_element("#ward-list-details summary").click()
     dash_duo.wait_for_contains_text("#ward-table", "19.0 % of households", timeout=10)
@@ -143,8 +162,7 @@ def test_hover_and_click_a_ward(dash_duo, demo_url):
 
     def pixel():  # where Old Trafford is on screen, once MapLibre has drawn it
         x, y = driver.execute_script(
-            "const gd = document.querySelector('#map .js-plotly-plot');"
-            "const m = gd._fullLayout.map._subplot.map;"
+            "const m = window.placeportraitMap.map;"
             "const p = m.project([arguments[0], arguments[1]]);"
             "const c = m.getCanvas().getBoundingClientRect();"
             "return [c.left + p.x, c.top + p.y];", point.x, point.y)
@@ -157,7 +175,9 @@ def test_hover_and_click_a_ward(dash_duo, demo_url):
             action.pointer_action.move_to_location(x + dx, y + dx)
             action.perform()
         time.sleep(0.4)
-        return driver.execute_script("return document.querySelector('#map .hoverlayer').textContent")
+        return driver.execute_script(
+            "const p = document.querySelector('#map .maplibregl-popup');"
+            "return p && p.textContent")
 
     label = until(lambda: "Old Trafford" in (hover() or "") and hover(), message="a hover label")
     assert "19.0 % of households" in label and "shortfall" in label  # value, unit, status
@@ -208,9 +228,7 @@ def test_ward_portrait_doughnut_table_sources_and_history(dash_duo, demo_url):
     with urllib.request.urlopen(dash_duo.server_url + "/report/..%2F..%2Fetc/passwd.html") as page:
         assert b"root:" not in page.read() and page.headers["Content-Type"].startswith("text/html")
     # the selected ward is outlined on the map
-    outline = dash_duo.driver.execute_script(
-        "return document.querySelector('#map .js-plotly-plot').data[1].locations")
-    assert outline == [ALTRINCHAM]
+    until(lambda: selected_on_map(dash_duo) == [ALTRINCHAM], message="the outline")
 
     # find another ward by name with the search box, then go back
     dash_duo.find_element("#search").click()
@@ -237,7 +255,7 @@ def test_unknown_values_in_the_url_show_a_clear_message(dash_duo, demo_url, path
     dash_duo.wait_for_contains_text("#messages", message, timeout=20)
     page = dash_duo.driver.page_source
     assert "Traceback" not in page and "<b>x</b>" not in dash_duo.find_element("#messages").get_attribute("innerHTML")
-    assert len(map_trace(dash_duo)["locations"]) == 21  # the map still works
+    wait_for_map(dash_duo)  # the map still works
 
 
 def test_compare_wards_side_by_side_with_their_authority(dash_duo, demo_url):
@@ -255,9 +273,7 @@ def test_compare_wards_side_by_side_with_their_authority(dash_duo, demo_url):
     header = text(dash_duo, "#compare-table thead")
     assert "Trafford (E08000009): whole authority" in header and "England" in header
     assert len(dash_duo.driver.find_elements("css selector", "#panel .doughnut")) == 3
-    outline = dash_duo.driver.execute_script(
-        "return document.querySelector('#map .js-plotly-plot').data[1].locations")
-    assert outline == [ALTRINCHAM, OLD_TRAFFORD]
+    until(lambda: selected_on_map(dash_duo) == [ALTRINCHAM, OLD_TRAFFORD], message="outlines")
     # "remove" is a link: the URL holds the comparison
     dash_duo.find_element("#compare-table thead a").click()
     until(lambda: dash_duo.driver.current_url.endswith(f"wards={OLD_TRAFFORD}"), message="URL")
@@ -412,5 +428,4 @@ def test_the_map_opens_on_a_ward_level_summary_and_says_when_values_are_copied(d
     copied = "the authority's value, copied to each of its wards"
     dash_duo.wait_for_contains_text("#map-title", copied, timeout=20)
     assert copied in text(dash_duo, "#legend-title")
-    trace = map_trace(dash_duo)
-    assert all(copied in c[2] for c in trace["customdata"])
+    assert all(copied in c[2] for c in map_spec(dash_duo)["hover"])

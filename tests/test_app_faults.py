@@ -138,28 +138,28 @@ PANEL_STATE = {"view": "ward", "set": SET, "ward": ALTRINCHAM, "wards": [],
                "indicator": "gigabit_broadband", "la": None, "version": None}
 
 
-def page(client, http, geometry_url):
+def page(client, http, tiles_url):
     """Everything a visit to Altrincham's portrait asks of the server, as responses."""
     return {
         "route": route(client, f"/ward/{ALTRINCHAM}"),
-        "map": client.call("map.figure", {"map-state.data": MAP_STATE}, {"map-shown.data": None}),
+        "map": client.call("map-spec.data", {"map-state.data": MAP_STATE}, {"map-shown.data": None}),
         "panel": client.call("panel-title.children", {"panel-state.data": PANEL_STATE}),
         "list": client.call("ward-list.children", {"map-state.data": MAP_STATE}),
         "search": client.call("search.options", {"search.search_value": "altr"},
                               {"map-state.data": MAP_STATE}),
-        "geometry": http.get(geometry_url),
+        "tiles": http.get(tiles_url),
         "report": http.get(f"/report/{SET}/{ALTRINCHAM}.html"),
     }
 
 
 def open_app(url):
     """The app on ``url`` (ttl=0: every request asks the store), a callback client, a
-    plain HTTP client and the URL of the set's display geometry."""
+    plain HTTP client and the URL of the set's vector tiles."""
     from placeportrait_app import create_app
 
     app = create_app(url, ttl=0, warm=False)
-    geometry_url = f"/_placeportrait/geometry/{SET}/{app.placeportrait.geometry_version(SET)}.geojson"
-    return app, CallbackClient(app), app.server.test_client(), geometry_url
+    tiles_url = f"/_placeportrait/tiles/{SET}/{app.placeportrait.geometry_version(SET)}.pmtiles"
+    return app, CallbackClient(app), app.server.test_client(), tiles_url
 
 
 def text(component) -> str:
@@ -169,13 +169,12 @@ def text(component) -> str:
 def assert_working(out):
     assert out["route"].status == 200 and out["route"].output("messages.children") is None
     assert out["route"].output("map-state.data")["set"] == SET
-    trace = out["map"].output("map.figure")["data"][0]
-    assert len(trace["locations"]) == 21
+    assert len(out["map"].output("map-spec.data")["codes"]) == 21
     assert out["panel"].output("panel-title.children") == "Ward portrait: Altrincham"
     assert "Gigabit" in json.dumps(out["panel"].output("panel-body.children"))
     assert "Altrincham" in json.dumps(out["list"].output("ward-list.children"))
     assert out["search"].output("search.options")[0]["value"] == ALTRINCHAM
-    assert out["geometry"].status_code == 200
+    assert out["tiles"].status_code == 200
     assert out["report"].status_code == 200 and b"Altrincham" in out["report"].get_data()
 
 
@@ -191,11 +190,11 @@ def assert_down(out, message, client):
     assert text(out["list"].output("ward-list.children")) == message
     assert text(out["search"].response["sideUpdate"]["messages"]["children"][0]) == message
     # the states the router sets while down draw the message, not "no boundary set"
-    m = client.call("map.figure", {"map-state.data": down_state}, {"map-shown.data": None})
+    m = client.call("map-spec.data", {"map-state.data": down_state}, {"map-shown.data": None})
     assert m.output("map-caption.children") == message
     p = client.call("panel-title.children", {"panel-state.data": down_state})
     assert text(p.output("panel-body.children")) == message
-    for name in ("geometry", "report"):
+    for name in ("tiles", "report"):
         response = out[name]
         assert response.status_code == 503, name
         assert response.headers["Retry-After"] == "5"
@@ -209,19 +208,19 @@ def no_tracebacks(caplog):
 
 def test_postgres_restart_shows_a_temporary_message_then_recovers(proxied_url, caplog):
     url, proxy = proxied_url
-    app, client, http, geometry_url = open_app(url)
-    assert_working(page(client, http, geometry_url))
+    app, client, http, tiles_url = open_app(url)
+    assert_working(page(client, http, tiles_url))
 
     proxy.stop()  # the server goes away: pooled connections are cut, new ones refused
     with caplog.at_level(logging.WARNING, logger="placeportrait.app"):
-        down = page(client, http, geometry_url)
+        down = page(client, http, tiles_url)
         assert_down(down, DOWN, client)
-        assert_down(page(client, http, geometry_url), DOWN, client)  # still down, same answer
+        assert_down(page(client, http, tiles_url), DOWN, client)  # still down, same answer
     assert no_tracebacks(caplog) == []
     assert any("store unavailable" in r.getMessage() for r in caplog.records)
 
     proxy.start()  # back, on the same address: the same app object works again
-    assert_working(page(client, http, geometry_url))
+    assert_working(page(client, http, tiles_url))
     # the router leaves the "unavailable" state behind, so the page redraws the view
     r = client.call("url.pathname", {"url.pathname": f"/ward/{ALTRINCHAM}", "url.search": ""},
                     {"map-state.data": down["route"].output("map-state.data"),
@@ -245,21 +244,21 @@ def test_postgres_down_at_start_is_one_line_naming_the_store(proxied_url):
 def test_geopackage_file_gone_then_back(tmp_path, caplog):
     url = str(tmp_path / "store.gpkg")
     load_small_portrait(url)
-    _, client, http, geometry_url = open_app(url)
-    assert_working(page(client, http, geometry_url))
+    _, client, http, tiles_url = open_app(url)
+    assert_working(page(client, http, tiles_url))
 
     os.replace(url, tmp_path / "elsewhere.gpkg")  # e.g. a volume unmounted
     with caplog.at_level(logging.WARNING, logger="placeportrait.app"):
-        down = page(client, http, geometry_url)
+        down = page(client, http, tiles_url)
         message = text(down["route"].output("messages.children")[0])
         assert message.startswith(FILE_GONE)
         assert_down(down, message, client)
         (tmp_path / "store.gpkg").write_bytes(b"not a GeoPackage at all" * 100)  # unreadable
-        assert_down(page(client, http, geometry_url), message, client)
+        assert_down(page(client, http, tiles_url), message, client)
     assert no_tracebacks(caplog) == []
 
     os.replace(tmp_path / "elsewhere.gpkg", url)
-    assert_working(page(client, http, geometry_url))
+    assert_working(page(client, http, tiles_url))
 
 
 # -- in a real browser ------------------------------------------------------------------------

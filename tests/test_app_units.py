@@ -1,4 +1,4 @@
-"""The Dash app without a browser: URL state, metrics, classes, figures, geometry, the
+"""The Dash app without a browser: URL state, metrics, classes, the map spec, tiles, the
 read-only data layer, downloads and the callbacks (through Dash's own HTTP endpoint).
 
 The browser tests are in test_app.py.
@@ -24,7 +24,6 @@ from placeportrait_app import downloads, metrics, routes
 from placeportrait_app import map as map_lib
 from placeportrait_app.data import ReadOnlyStore, Repository
 from placeportrait_app.dashcall import CallbackClient
-from placeportrait_app.geometry import display_geometry
 
 from conftest import DATA, build_demo, demo_in_fresh_home
 
@@ -200,7 +199,7 @@ def test_missing_values_stay_no_data(repo):
     assert math.isnan(energy.at[ALTRINCHAM, "value"]) and energy.at[ALTRINCHAM, "status"] == "no data"
 
 
-# -- classes and the map figure ---------------------------------------------------------------
+# -- classes and the map spec -----------------------------------------------------------------
 def test_classes_are_natural_breaks_with_no_data_apart():
     # near-equal values share a class; quantiles would have split them (issue 16)
     close = map_lib.classify(np.array([2, 2.5, 3, 10.1, 10.2, 10.3, 10.4, 10.5, 20, 21, 22.0]))
@@ -221,8 +220,6 @@ def test_palette_is_viridis_with_the_worse_end_dark():
     dark = "rgb(68, 1, 84)"
     assert map_lib.palette(5, higher_is_worse=True)[-1] == dark
     assert map_lib.palette(5, higher_is_worse=False)[0] == dark
-    scale = map_lib.colorscale(["#111111", "#222222"])
-    assert scale[0][1] == scale[1][1] == map_lib.NO_DATA_COLOUR  # band 0 = no data
 
 
 def test_layer_legend_names_no_data(repo):
@@ -232,31 +229,32 @@ def test_layer_legend_names_no_data(repo):
     assert layer.legend[-1]["label"] == "No data" and layer.legend[-1]["count"] == 1
     assert sum(item["count"] for item in layer.legend) == 21
     assert layer.z[layer.codes.index(ALTRINCHAM)] == 0  # grey
-    assert layer.customdata[layer.codes.index(OLD_TRAFFORD)] == ["19.0 % of households", "shortfall", ""]
+    assert layer.hover[layer.codes.index(OLD_TRAFFORD)] == ["19.0 % of households", "shortfall", ""]
     assert layer.legend[0]["label"].startswith("9.") and layer.legend[1]["label"].startswith("> ")
     one_la = map_lib.build_layer(repo.areas(SET), values, layer.metric, la="E08000001")
     assert one_la.codes == [] and one_la.legend[-1]["count"] == 0
 
 
-def test_map_figure_references_geometry_and_patch_carries_values(repo):
+def test_map_spec_joins_values_to_tiles_by_code_and_patch_carries_values(repo):
     layer = map_lib.build_layer(repo.areas(SET), repo.metric_values(SET, "fuel_poverty"),
                                 repo.metrics(SET)["fuel_poverty"])
-    fig = map_lib.figure(layer, "/geo.geojson", {"type": "FeatureCollection", "features": []},
-                         {"center": {"lon": 0, "lat": 0}, "zoom": 5})
-    trace = fig["data"][0]
-    assert trace["type"] == "choroplethmap" and trace["geojson"] == "/geo.geojson"
-    assert fig["layout"]["map"]["style"] == "white-bg"  # no tiles needed
-    assert len(trace["locations"]) == len(trace["z"]) == 21
+    spec = map_lib.spec(layer, "/tiles.pmtiles", [OLD_TRAFFORD], [-2.4, 53.3, -2.2, 53.5],
+                        f"{SET}|")
+    assert spec["tiles"] == "/tiles.pmtiles" and spec["layer"] == "areas"
+    assert spec["style"] == "white-bg"  # no basemap tiles needed
+    assert len(spec["codes"]) == len(spec["z"]) == len(spec["hover"]) == 21
+    assert "geometry" not in json.dumps(spec)  # shapes come from the tiles only
+    i = spec["codes"].index(OLD_TRAFFORD)
+    assert spec["colours"][spec["z"][i] - 1] in map_lib.palette(5, True)
     from dash import Patch
 
-    ops = map_lib.patch(Patch(), layer, locations=False, highlight=None, view=None,
-                        uirevision=None).to_plotly_json()["operations"]
-    touched = {tuple(op["location"]) for op in ops}
-    assert touched == {("data", 0, "z"), ("data", 0, "customdata"), ("data", 0, "colorscale"),
-                       ("data", 0, "zmax")}
-    ops = map_lib.patch(Patch(), layer, locations=True, highlight=None, view=None,
-                        uirevision=None).to_plotly_json()["operations"]
-    assert ("data", 0, "locations") in {tuple(op["location"]) for op in ops}
+    ops = map_lib.patch(Patch(), layer, areas=False, selected=None, extent=None,
+                        view_key=None).to_plotly_json()["operations"]
+    assert {tuple(op["location"]) for op in ops} == {("z",), ("hover",), ("colours",)}
+    ops = map_lib.patch(Patch(), layer, areas=True, selected=[ALTRINCHAM], extent=[0, 0, 1, 1],
+                        view_key="x").to_plotly_json()["operations"]
+    assert {("codes",), ("selected",), ("extent",), ("view_key",)} <= {
+        tuple(op["location"]) for op in ops}
 
 
 # -- the doughnut -------------------------------------------------------------------------------
@@ -318,34 +316,45 @@ def test_doughnut_overshoot_capped_and_copied_values_marked():
 
 
 # -- geometry ------------------------------------------------------------------------------------
-def test_display_geometry_is_simplified_rounded_and_complete():
+def test_tiles_hold_every_area_by_code():
+    """GDAL's PMTiles archive of the demo wards: every ward's code is in the tiles that
+    cover it (read back through GDAL's own PMTiles reader), and nothing else is."""
+    import pyogrio
+
+    from placeportrait import vector_tiles
+
     areas = gpd.read_file(DEMO_WARDS).rename(columns={"WD23CD": "code"})
-    geo = display_geometry(areas)
-    collection = json.loads(geo.geojson)
-    assert [f["id"] for f in collection["features"]] == list(areas["code"])
-    assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in collection["features"])
-    coords = np.array(shapely.get_coordinates(shapely.from_geojson(
-        json.dumps(collection["features"][0]["geometry"]))))
-    assert np.allclose(coords, np.round(coords, 4))
-    assert geo.coordinates <= shapely.get_num_coordinates(areas.geometry.values).sum()
-    assert gzip.decompress(geo.gzipped) == geo.geojson
-    view = geo.view(list(areas["code"]))
-    minx, miny, maxx, maxy = areas.total_bounds
-    assert minx < view["center"]["lon"] < maxx and miny < view["center"]["lat"] < maxy
-    assert 9 < view["zoom"] < 13
+    archive = vector_tiles.build(areas)
+    assert archive[:7] == b"PMTiles"
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.pmtiles"
+        path.write_bytes(archive)
+        got = pyogrio.read_dataframe(path, layer=vector_tiles.LAYER, ZOOM_LEVEL=10)
+    assert set(got["code"]) == set(areas["code"])
+    assert set(got.columns) == {"mvt_id", "code", "geometry"}  # GDAL's feature id + the code
 
 
-def test_geometry_is_served_once_cacheable_and_gzipped(app, repo):
+def test_tiles_are_served_by_range_and_cacheable(app, repo):
+    from placeportrait_app.tiles import ROUTE
+
     http = app.server.test_client()
-    url = f"/_placeportrait/geometry/{SET}/{repo.geometry_version(SET)}.geojson"
-    response = http.get(url, headers={"Accept-Encoding": "gzip"})
-    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
-    assert "immutable" in response.headers["Cache-Control"]
-    assert len(json.loads(gzip.decompress(response.get_data()))["features"]) == 21
-    again = http.get(url, headers={"If-None-Match": response.headers["ETag"]})
-    assert again.status_code == 304
-    assert http.get(f"/_placeportrait/geometry/{SET}/stale.geojson").status_code == 404
-    assert http.get("/_placeportrait/geometry/nope/x.geojson").status_code == 404
+    url = f"/{ROUTE}{SET}/{repo.geometry_version(SET)}.pmtiles"
+    whole = http.get(url)
+    assert whole.status_code == 200 and whole.data[:7] == b"PMTiles"
+    assert whole.data == repo.tiles(SET).archive == repo.store.read_tiles(SET)["tiles"]
+    assert "immutable" in whole.headers["Cache-Control"]
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    part = http.get(url, headers={"Range": "bytes=0-126"})  # the PMTiles v3 header
+    assert part.status_code == 206 and part.data == whole.data[:127]
+    assert http.get(url, headers={"If-None-Match": whole.headers["ETag"]}).status_code == 304
+    assert http.get(f"/{ROUTE}{SET}/stale.pmtiles").status_code == 404
+    assert http.get(f"/{ROUTE}nope/x.pmtiles").status_code == 404
+    extent = repo.tiles(SET).extent([OLD_TRAFFORD])
+    minx, miny, maxx, maxy = repo.store.read_areas(SET, codes=[OLD_TRAFFORD]).total_bounds
+    assert extent == pytest.approx([minx, miny, maxx, maxy], abs=1e-5)
 
 
 # -- the data layer is read-only and notices new loads -----------------------------------------
@@ -405,10 +414,11 @@ def test_callbacks_on_both_stores(demo_store_url):
     assert r.status == 200 and r.output("messages.children") is None
     map_state, panel_state = r.output("map-state.data"), r.output("panel-state.data")
     assert map_state["highlight"] == [OLD_TRAFFORD] and panel_state["view"] == "ward"
-    m = client.call("map.figure", {"map-state.data": map_state}, {"map-shown.data": None})
-    trace = m.output("map.figure")["data"][0]
-    i = trace["locations"].index(OLD_TRAFFORD)
-    assert trace["customdata"][i][:2] == ["19.0 % of households", "shortfall"]
+    m = client.call("map-spec.data", {"map-state.data": map_state}, {"map-shown.data": None})
+    spec = m.output("map-spec.data")
+    i = spec["codes"].index(OLD_TRAFFORD)
+    assert spec["hover"][i][:2] == ["19.0 % of households", "shortfall"]
+    assert spec["selected"] == [OLD_TRAFFORD]
     p = client.call("panel-title.children", {"panel-state.data": panel_state})
     assert p.output("panel-title.children") == "Ward portrait: Old Trafford"
     body = json.dumps(p.output("panel-body.children"))
@@ -436,7 +446,7 @@ def test_callbacks_on_both_stores(demo_store_url):
 def test_switching_indicator_sends_only_values(client):
     r = route(client, "/", "?indicator=fuel_poverty")
     state = r.output("map-state.data")
-    first = client.call("map.figure", {"map-state.data": state}, {"map-shown.data": None})
+    first = client.call("map-spec.data", {"map-state.data": state}, {"map-shown.data": None})
     shown = first.output("map-shown.data")
     switched = client.call("url.pathname", {
         "url.pathname": "/", "url.search": "?indicator=fuel_poverty", "set.value": SET,
@@ -444,12 +454,12 @@ def test_switching_indicator_sends_only_values(client):
         changed=["indicator.value"])
     assert switched.output("url.search") == f"?set={SET}&indicator=gigabit_broadband"
     new_state = switched.output("map-state.data")
-    patch = client.call("map.figure", {"map-state.data": new_state}, {"map-shown.data": shown})
-    figure = patch.output("map.figure")
-    assert figure["__dash_patch_update"] == "__dash_patch_update"
-    ops = {tuple(op["location"]): op["params"]["value"] for op in figure["operations"]}
-    assert "geojson" not in json.dumps(list(ops))
-    assert set(c[0] for c in ops[("data", 0, "customdata")]) == {"94.0 % of premises"}
+    patch = client.call("map-spec.data", {"map-state.data": new_state}, {"map-shown.data": shown})
+    spec = patch.output("map-spec.data")
+    assert spec["__dash_patch_update"] == "__dash_patch_update"
+    ops = {tuple(op["location"]): op["params"]["value"] for op in spec["operations"]}
+    assert set(ops) == {("z",), ("hover",), ("colours",)}  # no codes, names or tiles
+    assert set(c[0] for c in ops[("hover",)]) == {"94.0 % of premises"}
     assert patch.raw_bytes < first.raw_bytes
 
 
@@ -462,9 +472,13 @@ def test_router_validates_every_input(client):
                                      "search.value": "NOT-A-WARD"}, changed=["search.value"])
     assert r.output("url.pathname") is None  # nothing navigates to an unknown ward
     r = client.call("url.pathname", {"url.pathname": "/", "url.search": "",
-                                     "map.clickData": {"points": [{"location": ALTRINCHAM}]}},
-                    changed=["map.clickData"])
+                                     "map-click.data": {"code": ALTRINCHAM, "at": 1}},
+                    changed=["map-click.data"])
     assert r.output("url.pathname") == f"/ward/{ALTRINCHAM}"
+    for forged in ({"code": "NOT-A-WARD"}, {"code": [ALTRINCHAM]}, "E05015239", None):
+        r = client.call("url.pathname", {"url.pathname": "/", "url.search": "",
+                                         "map-click.data": forged}, changed=["map-click.data"])
+        assert r.status == 200 and r.output("url.pathname") is None, forged
 
 
 def test_search_finds_wards_by_name_or_code(repo, client):
@@ -501,6 +515,22 @@ def count_components(node) -> int:
     if isinstance(node, dict) and "namespace" in node and "props" in node:
         return 1 + sum(count_components(v) for v in node["props"].values())
     return 0
+
+
+def test_a_ward_click_does_not_send_the_table_of_wards_again(client):
+    state = route(client, "/", "?indicator=fuel_poverty").output("map-state.data")
+    first = client.call("ward-list.children", {"map-state.data": state},
+                        {"ward-list-shown.data": None})
+    shown = first.output("ward-list-shown.data")
+    assert "Old Trafford" in json.dumps(first.output("ward-list.children"))
+    clicked = {**state, "highlight": [OLD_TRAFFORD]}
+    again = client.call("ward-list.children", {"map-state.data": clicked},
+                        {"ward-list-shown.data": shown})
+    assert again.response["response"] == {}  # nothing sent: the same wards, values, order
+    switched = client.call("ward-list.children",
+                           {"map-state.data": {**clicked, "indicator": "gigabit_broadband"}},
+                           {"ward-list-shown.data": shown})
+    assert "94.0 % of premises" in json.dumps(switched.output("ward-list.children"))
 
 
 def test_portrait_and_lists_are_few_components(client):
@@ -666,7 +696,7 @@ def test_a_period_shows_the_map_and_portrait_as_they_stood(client, repo):
     assert {"latest", "2019", "2005"} <= {o["value"] for o in r.output("period.options")}
     map_state, panel_state = r.output("map-state.data"), r.output("panel-state.data")
     assert map_state["period"] == panel_state["period"] == "2019"
-    m = client.call("map.figure", {"map-state.data": map_state}, {"map-shown.data": None})
+    m = client.call("map-spec.data", {"map-state.data": map_state}, {"map-shown.data": None})
     assert "per person per year) as of 2019" in m.output("map-title.children")
     # every ward carries Trafford's 2019 figure from the source
     values = repo.at("2019").metric_values(SET, "ghg_per_capita")

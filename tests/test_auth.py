@@ -70,11 +70,13 @@ def routes(app) -> dict[str, tuple[str, str, dict | None]]:
     page = http.get("/", headers=basic(USER, PASSWORD)).get_data(as_text=True)
     script = re.search(r'src="(/_dash-component-suites/[^"]+)"', page).group(1)
     repo = app.placeportrait
-    callback = {"output": "ward-list.children",
-                "outputs": {"id": "ward-list", "property": "children"},
+    callback = {"output": "..ward-list.children...ward-list-shown.data..",
+                "outputs": [{"id": "ward-list", "property": "children"},
+                            {"id": "ward-list-shown", "property": "data"}],
                 "inputs": [{"id": "map-state", "property": "data",
                             "value": {"set": SET, "indicator": "gigabit_broadband", "la": None,
                                       "highlight": []}}],
+                "state": [{"id": "ward-list-shown", "property": "data", "value": None}],
                 "changedPropIds": ["map-state.data"]}
     return {
         "page": ("GET", "/", None),
@@ -83,7 +85,7 @@ def routes(app) -> dict[str, tuple[str, str, dict | None]]:
         "dependencies": ("GET", "/_dash-dependencies", None),
         "script": ("GET", script, None),
         "callback": ("POST", "/_dash-update-component", callback),
-        "geometry": ("GET", f"/_placeportrait/geometry/{SET}/{repo.geometry_version(SET)}.geojson", None),
+        "tiles": ("GET", f"/_placeportrait/tiles/{SET}/{repo.geometry_version(SET)}.pmtiles", None),
         "report": ("GET", f"/report/{SET}/{ALTRINCHAM}.html", None),
         "unknown": ("GET", "/no/such/page.txt", None),
     }
@@ -94,7 +96,7 @@ def send(app, method, path, body, headers=None):
     return http.open(path, method=method, json=body, headers=headers or {})
 
 
-KINDS = ["page", "ward page", "layout", "dependencies", "script", "callback", "geometry", "report",
+KINDS = ["page", "ward page", "layout", "dependencies", "script", "callback", "tiles", "report",
          "unknown"]
 
 

@@ -214,13 +214,13 @@ def test_forged_compare_state_cannot_pass_the_limit(client, caplog):
 
 
 FORGED = [
-    ("map.figure", {"map-state.data": {"set": {"a": 1}, "indicator": "fuel_poverty"}},
+    ("map-spec.data", {"map-state.data": {"set": {"a": 1}, "indicator": "fuel_poverty"}},
      {"map-shown.data": None}, "map-caption.children"),
-    ("map.figure", {"map-state.data": {"set": [SET], "indicator": "fuel_poverty"}},
+    ("map-spec.data", {"map-state.data": {"set": [SET], "indicator": "fuel_poverty"}},
      {"map-shown.data": None}, "map-caption.children"),
-    ("map.figure", {"map-state.data": {"set": "../../etc/passwd", "indicator": "x"}},
+    ("map-spec.data", {"map-state.data": {"set": "../../etc/passwd", "indicator": "x"}},
      {"map-shown.data": None}, "map-caption.children"),
-    ("map.figure", {"map-state.data": {"set": SET, "indicator": ["fuel_poverty"]}},
+    ("map-spec.data", {"map-state.data": {"set": SET, "indicator": ["fuel_poverty"]}},
      {"map-shown.data": None}, "map-caption.children"),
     ("ward-list.children", {"map-state.data": {"set": SET, "la": {"x": 1}}}, None,
      "ward-list.children"),

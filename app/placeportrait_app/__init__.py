@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dash
 
-from placeportrait_app import auth, callbacks, compress, geometry, layout, reports
+from placeportrait_app import auth, callbacks, compress, layout, reports, tiles
 from placeportrait_app.data import Repository
 from placeportrait_app.map import BLANK_STYLE
 
@@ -47,7 +47,7 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
     app.index_string = layout.INDEX
     app.layout = lambda: layout.build(title)
     app.placeportrait = repo  # for tests and benchmarks
-    geometry.register(app, repo)
+    tiles.register(app, repo)
     reports.register(app, repo)
     compress.enable(app.server)
     repo.answer_unavailable(app.server)  # 503 + Retry-After while the store is down

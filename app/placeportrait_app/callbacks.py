@@ -1,8 +1,10 @@
 """The callbacks. One router keeps the URL, the controls and two small state stores in
 step; the map and the panel render from those stores.
 
-    URL or a control ──► route ──► map-state ──► draw_map (full figure, or a Patch)
-                                └─► panel-state ──► draw_panel (portrait / compare)
+    URL, a control or a map click ──► route ──► map-state ──► draw_map ──► map-spec
+                                             │        (whole spec, or a Patch) ──► the
+                                             │        browser's MapLibre map (clientside)
+                                             └─► panel-state ──► draw_panel (portrait / compare)
 
 Every input is validated by :mod:`placeportrait_app.routes` against the store's known
 values. A failure while drawing shows a one-line message in place, never a traceback.
@@ -15,12 +17,12 @@ from __future__ import annotations
 
 import logging
 
-from dash import Input, Output, Patch, State, ctx, html, no_update, set_props
+from dash import ClientsideFunction, Input, Output, Patch, State, ctx, html, no_update, set_props
 
 from placeportrait import links
 from placeportrait.errors import PlacePortraitError, StoreUnavailableError
 from placeportrait.missing import text
-from placeportrait_app import downloads, geometry, panels, routes, tables
+from placeportrait_app import downloads, panels, routes, tables, tiles
 from placeportrait_app import map as map_lib
 from placeportrait_app.data import unavailable_reason
 from placeportrait_app.metrics import Metric
@@ -98,10 +100,9 @@ def _options(mapping) -> list[dict]:
 
 
 def _clicked(click) -> str | None:
-    try:
-        return str(click["points"][0]["location"])
-    except (KeyError, IndexError, TypeError):
-        return None
+    """The code of the area clicked on the map (``{"code": ..., "at": ...}`` from the browser)."""
+    code = click.get("code") if isinstance(click, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
@@ -123,7 +124,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         Output("messages", "children"), Output("share-link", "href"),
         Input("url", "pathname"), Input("url", "search"),
         Input("set", "value"), Input("indicator", "value"), Input("la", "value"),
-        Input("period", "value"), Input("search", "value"), Input("map", "clickData"),
+        Input("period", "value"), Input("search", "value"), Input("map-click", "data"),
         State("set", "options"), State("indicator", "options"), State("la", "options"),
         State("period", "options"), State("map-state", "data"), State("panel-state", "data"),
     )
@@ -180,7 +181,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
                     state.period = period_value
                 else:
                     push = False
-            elif trigger in ("search", "map"):
+            elif trigger in ("search", "map-click"):
                 code = search_value if trigger == "search" else _clicked(click)
                 if code in catalog.wards:
                     if state.view == "compare":
@@ -224,7 +225,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         )
 
     @app.callback(
-        Output("map", "figure"), Output("map-shown", "data"), Output("map-title", "children"),
+        Output("map-spec", "data"), Output("map-shown", "data"), Output("map-title", "children"),
         Output("legend", "children"), Output("map-caption", "children"),
         Input("map-state", "data"), State("map-shown", "data"),
     )
@@ -244,20 +245,30 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
             return (no_update, None, "Map", None,
                     message or f"The map could not be drawn: {_message(exc)}")
 
-    @app.callback(Output("ward-list", "children"), Input("map-state", "data"))
-    def draw_ward_list(state):
-        """The map's text alternative, in its own request so the map answers first. It is
-        one component (see rawhtml), so sending it again on a ward click costs little."""
+    app.clientside_callback(ClientsideFunction("placeportrait", "drawMap"),
+                            Output("map-drawn", "data"), Input("map-spec", "data"))
+
+    @app.callback(Output("ward-list", "children"), Output("ward-list-shown", "data"),
+                  Input("map-state", "data"), State("ward-list-shown", "data"))
+    def draw_ward_list(state, shown):
+        """The map's text alternative, in its own request so the map answers first. A ward
+        click changes only the map's outline, so the table (8,441 rows for the UK) is not
+        sent again unless what it lists changed."""
         try:
             incoming = Incoming(repo, state)
             if not incoming.state:
-                return None
-            return _ward_list(app, repo, incoming.state)
+                return None, None
+            state = incoming.state
+            key = [state["set"], repo.version(state["set"]), state.get("indicator"),
+                   state.get("la"), state.get("period")]
+            if key == shown:
+                return no_update, no_update
+            return _ward_list(app, repo, state), key
         except routes.InvalidStateError as exc:
-            return html.P(_rejected(exc, "listing the wards"))
+            return html.P(_rejected(exc, "listing the wards")), None
         except Exception as exc:  # noqa: BLE001
             message = _failed(exc, "listing the wards")
-            return html.P(message or f"The table of wards could not be drawn: {_message(exc)}")
+            return html.P(message or f"The table of wards could not be drawn: {_message(exc)}"), None
 
     @app.callback(
         Output("panel-title", "children"), Output("panel-body", "children"),
@@ -377,29 +388,29 @@ def _draw_map(app, repo, state, shown, map_style):
     shown = shown if isinstance(shown, dict) else None  # client state: trusted only if sound
     name, la = state["set"], state.get("la")
     layer = _layer(repo, state)
-    geo = repo.geometry(name)
+    set_tiles = repo.tiles(name)
     geom_version = repo.geometry_version(name)
-    uirevision = f"{name}|{la or ''}"
-    highlight = geo.subset(state.get("highlight") or [])
+    view_key = f"{name}|{la or ''}"
+    selected = [c for c in state.get("highlight") or [] if c in set_tiles.bounds.index]
     if shown and shown.get("set") == name and shown.get("geom") == geom_version:
         la_changed = shown.get("la") != la
         values_changed = la_changed or shown.get("indicator") != state.get("indicator") \
             or shown.get("version") != state.get("version") \
             or shown.get("period") != state.get("period")
-        highlight_changed = shown.get("highlight") != state.get("highlight")
+        selected_changed = shown.get("highlight") != state.get("highlight")
         if values_changed:
-            figure = map_lib.patch(Patch(), layer, locations=la_changed,
-                                   highlight=highlight if highlight_changed else None,
-                                   view=geo.view(layer.codes) if la_changed else None,
-                                   uirevision=uirevision if la_changed else None)
-        elif highlight_changed:
-            figure = Patch()
-            figure["data"][1] = map_lib.highlight_trace(highlight)
+            spec = map_lib.patch(Patch(), layer, areas=la_changed,
+                                 selected=selected if selected_changed else None,
+                                 extent=set_tiles.extent(layer.codes) if la_changed else None,
+                                 view_key=view_key if la_changed else None)
+        elif selected_changed:
+            spec = Patch()
+            spec["selected"] = selected
         else:
-            figure = no_update
+            spec = no_update
     else:
-        figure = map_lib.figure(layer, geometry.url(app, repo, name), highlight,
-                                geo.view(layer.codes), map_style, uirevision)
+        spec = map_lib.spec(layer, tiles.url(app, repo, name), selected,
+                            set_tiles.extent(layer.codes), view_key, map_style)
     new_shown = {"set": name, "geom": geom_version, "la": la, "indicator": state.get("indicator"),
                  "version": state.get("version"), "highlight": state.get("highlight"),
                  "period": state.get("period")}
@@ -422,7 +433,7 @@ def _draw_map(app, repo, state, shown, map_style):
                "Hover over a ward for its value, unit and status; click it for its portrait. "
                "The same values are in the table of wards below the map.")
     title = f"Map: {metric.label}{when}" + (f" ({metric.caveat})" if metric.caveat else "")
-    return figure, new_shown, title, legend, caption
+    return spec, new_shown, title, legend, caption
 
 
 def _as_of(state) -> str:

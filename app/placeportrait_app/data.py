@@ -3,7 +3,7 @@
 The app never writes: it reaches the store only through :class:`ReadOnlyStore`, which
 exposes the store's read methods and nothing else, and a PostGIS session is opened with
 ``default_transaction_read_only``. Everything the app derives from a boundary set (its
-tidy table, metrics, map layers, display geometry) is cached under the set's *version*: a
+tidy table, metrics, map layers, vector tiles) is cached under the set's *version*: a
 hash of its ``loaded_at``, its latest run ``finished_at``, its latest ``scored_at`` and the
 latest indicator ``updated_at``. The version is re-read at most every ``ttl`` seconds, so a
 new load or a re-score shows up without a restart.
@@ -69,7 +69,7 @@ class ReadOnlyStore:
              "require_current", "boundary_sets", "boundary_set", "read_areas",
              "read_area_table", "read_indicators", "read_values", "read_scores", "runs",
              "read_local_dimensions", "read_references", "read_similar_wards",
-             "read_series_breaks",
+             "read_series_breaks", "read_tiles",
              "read_ward_context")
 
     def __init__(self, store):
@@ -332,8 +332,9 @@ class Repository:
         return self._memo.get(key, compute)
 
     def _cached(self, kind: str, name: str, compute: Callable, *args, geometry: bool = False):
-        version = self.geometry_version(name) if geometry else self.version(name)
-        return self._memo.get((kind, name, version, self.period, *args), compute)
+        if geometry:  # the same boundaries in every period's view
+            return self._memo.get((kind, name, self.geometry_version(name), *args), compute)
+        return self._memo.get((kind, name, self.version(name), self.period, *args), compute)
 
     # -- what exists ---------------------------------------------------------------------
     def scored_sets(self) -> set[str]:
@@ -515,12 +516,11 @@ class Repository:
         return self.authorities(name).get(code, code)
 
     # -- geometry -----------------------------------------------------------------------------
-    def geometry(self, name: str):
-        """Display geometry of the set (see :mod:`placeportrait_app.geometry`)."""
-        from placeportrait_app import geometry
+    def tiles(self, name: str):
+        """The set's vector tiles and area bounds (see :mod:`placeportrait_app.tiles`)."""
+        from placeportrait_app import tiles
 
-        return self._cached("geometry", name,
-                            lambda: geometry.display_geometry(self.store.read_areas(name)),
+        return self._cached("tiles", name, lambda: tiles.set_tiles(self.store, name),
                             geometry=True)
 
     def full_geometry(self, name: str, codes):
@@ -552,7 +552,7 @@ class Repository:
         if not name:
             return None
         self.table(name)
-        self.geometry(name)
+        self.tiles(name)
         self.known()
         metric_ids = list(self.metrics(name))
         if metric_ids:

@@ -130,6 +130,8 @@ def build(title: str = "placeportrait") -> html.Div:
     return html.Div([
         dcc.Location(id="url", refresh="callback-nav"),
         dcc.Store(id="map-state"), dcc.Store(id="panel-state"), dcc.Store(id="map-shown"),
+        dcc.Store(id="map-spec"), dcc.Store(id="map-click"), dcc.Store(id="map-drawn"),
+        dcc.Store(id="ward-list-shown"),
         dcc.Store(id="attribution-shown"),
         html.Header([
             html.A("Skip to the ward panel", href="#panel", className="skip"),
@@ -155,10 +157,7 @@ def build(title: str = "placeportrait") -> html.Div:
             html.Section([
                 html.H2("Map", id="map-title"),
                 html.Figure([
-                    dcc.Graph(id="map", figure={"data": [], "layout": {}},
-                              config={"displaylogo": False, "scrollZoom": True,
-                                      "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
-                              style={"height": "560px"}),
+                    html.Div(id="map"),  # drawn by assets/placeportrait_map.js
                     html.Figcaption(id="map-caption", className="caption"),
                 ]),
                 html.Div(id="legend", className="legend", role="group",

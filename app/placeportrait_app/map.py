@@ -1,11 +1,11 @@
 """The choropleth: classes from mapclassify, a colour-blind-safe palette, no data in grey.
 
-One ``choroplethmap`` trace (MapLibre, no token, blank background by default) draws every
-shown ward; its ``geojson`` is a URL (see :mod:`placeportrait_app.geometry`), so the figure
-carries only codes, class numbers and hover text. ``z`` is the class number: 0 is no data
-(grey), 1..k the classes of the value, coloured from viridis with the darkest class at the
-worse end. A second trace outlines the selected ward(s). Switching what the map shows
-replaces only ``z``, ``customdata`` and the colour scale, as a Dash ``Patch``.
+The browser draws the map with MapLibre GL JS from the set's vector tiles (see
+:mod:`placeportrait_app.tiles`), so the server sends only a *spec*: the shown areas'
+codes, class numbers and hover text, and the class colours. ``z`` is the class number:
+0 is no data (grey, hatched), 1..k the classes of the value, coloured from viridis with the
+darkest class at the worse end. The selected ward(s) are outlined. Switching what the map
+shows replaces only ``z``, the hover text and the colours, as a Dash ``Patch``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ import numpy as np
 import pandas as pd
 from plotly.colors import sample_colorscale
 
+from placeportrait import vector_tiles
 from placeportrait_app import fmt
 from placeportrait_app.metrics import Metric
 
 NO_DATA_COLOUR = "#bdbdbd"
-NO_DATA_COLOUR_NAME = "grey"
+NO_DATA_COLOUR_NAME = "hatched grey"
 OUTLINE_COLOUR = "#ffffff"
 HIGHLIGHT_COLOUR = "#e6007e"  # magenta: stands out from viridis and grey
 CLASSES = 5
 SCHEME = "natural breaks"
 JENKS_SAMPLE = 200  # breaks found in about 50 ms (pure-Python Fisher-Jenks is O(k n²))
-BLANK_STYLE = "white-bg"
-TRANSPARENT = [[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]]
+BLANK_STYLE = "white-bg"  # no basemap; else the URL of a MapLibre style
 
 
 @dataclass
@@ -95,16 +95,6 @@ def palette(k: int, higher_is_worse: bool) -> list[str]:
     return colours[::-1] if higher_is_worse else colours
 
 
-def colorscale(colours: list[str]) -> list:
-    """A stepped scale: band 0 = no data, band i = class i, for z in [-0.5, k + 0.5]."""
-    bands = [NO_DATA_COLOUR, *colours]
-    n = len(bands)
-    scale = []
-    for i, colour in enumerate(bands):
-        scale += [[i / n, colour], [(i + 1) / n, colour]]
-    return scale
-
-
 @dataclass
 class MapLayer:
     """Everything the map, its legend and its text alternative need, for one view."""
@@ -113,20 +103,12 @@ class MapLayer:
     codes: list[str]
     names: list[str]
     z: list[int]
-    customdata: list[list[str]]
+    hover: list[list[str]]  # per area: value as shown, status, caveat (or "")
     colours: list[str]
     legend: list[dict]  # label, colour, count; the last is No data
     no_data: int
     values: pd.DataFrame  # code, name, parent_code, value, status, display, class
     scheme: str
-
-    @property
-    def colorscale(self) -> list:
-        return colorscale(self.colours)
-
-    @property
-    def zmax(self) -> float:
-        return len(self.colours) + 0.5
 
 
 def build_layer(areas: pd.DataFrame, values: pd.DataFrame, metric: Metric,
@@ -160,7 +142,7 @@ def build_layer(areas: pd.DataFrame, values: pd.DataFrame, metric: Metric,
         codes=frame["code"].tolist(),
         names=[f"{n} ({c})" for n, c in zip(names, frame["code"])],
         z=frame["class"].astype(int).tolist(),
-        customdata=[[d, s, _hover_note(metric, d)] for d, s in zip(frame["display"], frame["status"])],
+        hover=[[d, s, _hover_note(metric, d)] for d, s in zip(frame["display"], frame["status"])],
         colours=colours, legend=legend, no_data=no_data, values=frame,
         scheme=classes.scheme,
     )
@@ -174,24 +156,8 @@ def legend_digits(uppers: list[float]) -> int:
     return 0 if span >= 1000 else 1 if span >= 1 else 3
 
 
-HOVER = ("<b>%{text}</b><br>%{customdata[0]}<br>Status: %{customdata[1]}%{customdata[2]}"
-         "<extra></extra>")
-
-
 def _hover_note(metric: Metric, display: str) -> str:
-    if not metric.caveat or display == fmt.NO_DATA:
-        return ""
-    return f"<br><i>{metric.caveat}</i>"
-
-
-def main_trace(layer: MapLayer, geojson_url: str) -> dict:
-    return {
-        "type": "choroplethmap", "name": "wards", "geojson": geojson_url, "featureidkey": "id",
-        "locations": layer.codes, "z": layer.z, "text": layer.names,
-        "customdata": layer.customdata, "hovertemplate": HOVER,
-        "colorscale": layer.colorscale, "zmin": -0.5, "zmax": layer.zmax, "showscale": False,
-        "marker": {"line": {"color": OUTLINE_COLOUR, "width": line_width(len(layer.codes))}},
-    }
+    return "" if not metric.caveat or display == fmt.NO_DATA else metric.caveat
 
 
 def line_width(wards: int) -> float:
@@ -199,50 +165,44 @@ def line_width(wards: int) -> float:
     return 0.6 if wards <= 300 else 0.3 if wards <= 2000 else 0.12
 
 
-def highlight_trace(geojson: dict) -> dict:
-    codes = [f["id"] for f in geojson["features"]]
-    return {
-        "type": "choroplethmap", "name": "selected", "geojson": geojson, "featureidkey": "id",
-        "locations": codes, "z": [0] * len(codes), "colorscale": TRANSPARENT, "showscale": False,
-        "hoverinfo": "skip", "marker": {"line": {"color": HIGHLIGHT_COLOUR, "width": 3.5}},
-    }
+def _values(layer: MapLayer) -> dict:
+    return {"z": layer.z, "hover": layer.hover, "colours": layer.colours}
 
 
-def figure(layer: MapLayer, geojson_url: str, highlight: dict, view: dict,
-           style: str = BLANK_STYLE, uirevision: str = "") -> dict:
-    """The whole map figure: sent when the set (its geometry) changes."""
-    return {
-        "data": [main_trace(layer, geojson_url), highlight_trace(highlight)],
-        "layout": {
-            "map": {"style": style, **view},
-            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-            "uirevision": uirevision, "showlegend": False, "paper_bgcolor": "#ffffff",
-            "hoverlabel": {"bgcolor": "#ffffff", "font": {"size": 13}},
-            "meta": {"wards": len(layer.codes)},
-        },
-    }
+def _areas(layer: MapLayer) -> dict:
+    return {"codes": layer.codes, "names": layer.names,
+            "line_width": line_width(len(layer.codes))}
 
 
-def patch(p, layer: MapLayer, *, locations: bool, highlight: dict | None,
-          view: dict | None, uirevision: str | None):
-    """Fill a Dash ``Patch`` with what changed: values always; the rest when asked."""
-    trace = p["data"][0]
-    trace["z"] = layer.z
-    trace["customdata"] = layer.customdata
-    trace["colorscale"] = layer.colorscale
-    trace["zmax"] = layer.zmax
-    if locations:
-        trace["locations"] = layer.codes
-        trace["text"] = layer.names
-        trace["marker"]["line"]["width"] = line_width(len(layer.codes))
-        p["layout"]["meta"] = {"wards": len(layer.codes)}
-    if highlight is not None:
-        p["data"][1] = highlight_trace(highlight)
-    if view is not None:
-        p["layout"]["map"]["center"] = view["center"]
-        p["layout"]["map"]["zoom"] = view["zoom"]
-    if uirevision is not None:
-        p["layout"]["uirevision"] = uirevision
+def spec(layer: MapLayer, tiles_url: str, selected: list[str], extent: list[float] | None,
+         view_key: str, style: str = BLANK_STYLE) -> dict:
+    """Everything the browser's map (``assets/placeportrait_map.js``) draws: sent whole
+    when the set (its tiles) changes.
+
+    The tiles hold only shapes and codes; each shown area's class ``z`` (0 = no data),
+    hover text and the class colours come from here and are joined to the tiles by code.
+    The map fits ``extent`` whenever ``view_key`` changes, and keeps the planner's pan and
+    zoom otherwise.
+    """
+    return {"tiles": tiles_url, "layer": vector_tiles.LAYER, "style": style,
+            "no_data_colour": NO_DATA_COLOUR, "highlight_colour": HIGHLIGHT_COLOUR,
+            "outline_colour": OUTLINE_COLOUR, "selected": selected, "extent": extent,
+            "view_key": view_key, **_areas(layer), **_values(layer)}
+
+
+def patch(p, layer: MapLayer, *, areas: bool, selected: list[str] | None,
+          extent: list[float] | None, view_key: str | None):
+    """Fill a Dash ``Patch`` of the spec with what changed: values always; the rest when asked."""
+    for key, value in _values(layer).items():
+        p[key] = value
+    if areas:
+        for key, value in _areas(layer).items():
+            p[key] = value
+    if selected is not None:
+        p["selected"] = selected
+    if view_key is not None:
+        p["extent"] = extent
+        p["view_key"] = view_key
     return p
 
 

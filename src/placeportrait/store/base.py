@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from placeportrait.config import StoreLocation
 from placeportrait.errors import StoreError, UnknownNameError
+from placeportrait import vector_tiles
 from placeportrait.store import migrations, schema
 
 SET_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -81,8 +82,10 @@ class Store(ABC):
         """Create the tables of ``todo`` and record them, atomically."""
 
     @abstractmethod
-    def _write_boundary_set(self, meta: dict, areas: gpd.GeoDataFrame) -> None:
-        """Replace one boundary set and its areas in one atomic unit."""
+    def _write_boundary_set(self, meta: dict, areas: gpd.GeoDataFrame,
+                            tiles: dict | None = None) -> None:
+        """Replace one boundary set, its areas and its tiles in one atomic unit (no
+        tiles: as a release before they were kept would)."""
 
     @abstractmethod
     def _read_areas_frame(self, name: str) -> gpd.GeoDataFrame:
@@ -223,13 +226,32 @@ class Store(ABC):
         check_set_name(meta["name"])
         self.init()
         meta = {**meta, "loaded_at": utcnow(), "area_count": len(areas)}
-        self._write_boundary_set(meta, areas)
+        tiles = {"boundary_set": meta["name"], "loaded_at": meta["loaded_at"],
+                 "media_type": vector_tiles.MEDIA_TYPE, "tiles": vector_tiles.build(areas)}
+        self._write_boundary_set(meta, areas, tiles)
+
+    @staticmethod
+    def _insert_set_rows(conn: Connection, meta: dict, tiles: dict | None) -> None:
+        """Within a write: the set's metadata row and its vector tiles."""
+        conn.execute(sa.insert(schema.boundary_sets), [meta])
+        if tiles is not None:
+            conn.execute(sa.insert(schema.area_tiles), [tiles])
+
+    def read_tiles(self, name: str) -> dict | None:
+        """The set's vector tiles (``loaded_at``, ``media_type``, ``tiles`` bytes), or None
+        for a set loaded before the store kept tiles."""
+        self.require_current()
+        t = schema.area_tiles
+        with self.engine().connect() as conn:
+            row = conn.execute(sa.select(t.c.loaded_at, t.c.media_type, t.c.tiles)
+                               .where(t.c.boundary_set == name)).mappings().first()
+        return None if row is None else {**row, "tiles": bytes(row["tiles"])}
 
     @staticmethod
     def _delete_set_rows(conn: Connection, name: str) -> None:
         """Within a write: drop a set's areas, cached crosswalks and metadata row."""
         for table in (schema.crosswalks, schema.ward_context, schema.similar_wards,
-                      schema.areas):
+                      schema.area_tiles, schema.areas):
             # a store at an older schema has no crosswalks or context yet
             if has_own_table(conn, table.name):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))

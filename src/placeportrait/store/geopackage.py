@@ -229,7 +229,7 @@ class GeoPackageStore(Store):
     def _has_layer(path: Path, layer: str) -> bool:
         return path.exists() and path.stat().st_size > 0 and layer in set(pyogrio.list_layers(path)[:, 0])
 
-    def _write_boundary_set(self, meta, areas):
+    def _write_boundary_set(self, meta, areas, tiles=None):
         frame = gpd.GeoDataFrame(
             {
                 "boundary_set": meta["name"],
@@ -247,7 +247,7 @@ class GeoPackageStore(Store):
             try:
                 with engine.begin() as conn:
                     self._delete_set_rows(conn, meta["name"])
-                    conn.execute(sa.insert(schema.boundary_sets), [meta])
+                    self._insert_set_rows(conn, meta, tiles)
             finally:
                 engine.dispose()
             pyogrio.write_dataframe(frame, work, driver="GPKG", layer="areas", append=True,

@@ -54,7 +54,7 @@ class PostGISStore(Store):
         except ProgrammingError as exc:
             raise StoreError(f"cannot create the schema in {self.describe()}: {exc.orig}") from None
 
-    def _write_boundary_set(self, meta, areas):
+    def _write_boundary_set(self, meta, areas, tiles=None):
         geoms = shapely.to_wkb(
             shapely.set_srid(areas.geometry.values, 4326), hex=True, include_srid=True
         )
@@ -71,7 +71,7 @@ class PostGISStore(Store):
         with self._engine.begin() as conn:
             self._serialise(conn, "boundary_set", meta["name"])
             self._delete_set_rows(conn, meta["name"])
-            conn.execute(sa.insert(schema.boundary_sets), [meta])
+            self._insert_set_rows(conn, meta, tiles)
             with conn.connection.dbapi_connection.cursor() as cur:
                 with cur.copy(copy_sql) as copy:
                     for row in rows:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -225,6 +226,17 @@ series_breaks = Table(
     Column("period", Text, nullable=False),
     Column("reason", Text, nullable=False),
     UniqueConstraint("indicator", "period", name="series_breaks_key"),
+)
+
+# A boundary set's vector tiles (one PMTiles archive, see ``vector_tiles``), written in the
+# same transaction as its areas; ``loaded_at`` is the set's, so a reader can tell they match.
+area_tiles = Table(
+    "area_tiles",
+    metadata,
+    Column("boundary_set", Text, primary_key=True),
+    Column("loaded_at", Text, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("tiles", LargeBinary, nullable=False),
 )
 
 # Cached source→target area weights, keyed by a fingerprint of the source geometry.
