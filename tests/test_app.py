@@ -429,3 +429,48 @@ def test_the_map_opens_on_a_ward_level_summary_and_says_when_values_are_copied(d
     dash_duo.wait_for_contains_text("#map-title", copied, timeout=20)
     assert copied in text(dash_duo, "#legend-title")
     assert all(copied in c[2] for c in map_spec(dash_duo)["hover"])
+
+
+def inside_drawn(dash_duo):
+    """The inside map's spec and the codes it has drawn in colour, once it is idle."""
+    return dash_duo.driver.execute_script(
+        "const v = window.placeportraitInsideMap;"
+        "if (!v || !v.ready || !v.spec || !v.map.loaded() || !v.map.areTilesLoaded()) return null;"
+        "const f = v.map.queryRenderedFeatures({layers: ['areas-fill']})"
+        "  .filter(f => f.state && f.state.fill);"
+        "return {spec: v.spec, drawn: [...new Set(f.map(f => f.id))].sort(),"
+        "  ward: v.map.getFilter('ward-outline')};")
+
+
+def test_inside_a_ward_its_lsoas_on_the_ward_map_scale(dash_duo, demo_url):
+    """Issue 19: the portrait shows the LSOAs inside the ward for an indicator published
+    for them, with their own values (worked here from the shipped Census table), coloured
+    with the ward map's classes, and follows the ward chosen."""
+    from test_inside_ward import _bad_health_by_lsoa
+
+    start(dash_duo, demo_url, f"/ward/{OLD_TRAFFORD}?indicator=census21_bad_health")
+    dash_duo.wait_for_text_to_equal("#panel-title", "Ward portrait: Old Trafford", timeout=20)
+    got = until(lambda: (lambda d: d if d and d["spec"]["ward"] == OLD_TRAFFORD
+                         and d["drawn"] == sorted(d["spec"]["codes"]) else None)(
+        inside_drawn(dash_duo)), message="the LSOAs inside Old Trafford drawn")
+    spec = got["spec"]
+    assert got["ward"] == ["==", ["get", "code"], OLD_TRAFFORD]  # the ward's outline
+    assert len(spec["codes"]) >= 7 and spec["tiles"].split("/")[-2] == "lsoa-2021"
+    assert spec["colours"] == map_spec(dash_duo)["colours"]  # the ward map's scale
+    expected = _bad_health_by_lsoa()
+    values = [expected[c] for c in spec["codes"]]
+    assert values == sorted(values, reverse=True)  # worst first
+    assert spec["z"] == sorted(spec["z"], reverse=True)  # darker is worse, as on the map
+    table = text(dash_duo, "#inside-table")
+    for code in spec["codes"]:
+        assert f"{code} {expected[code]:.1f} % of residents" in table
+    assert "Values as published in" in text(dash_duo, "#inside")
+    # another ward: the small map follows it
+    open_page(dash_duo, f"/ward/{ALTRINCHAM}?indicator=census21_bad_health")
+    until(lambda: (lambda d: d and d["spec"]["ward"] == ALTRINCHAM
+                   and d["drawn"] == sorted(d["spec"]["codes"]))(inside_drawn(dash_duo)),
+          message="the LSOAs inside Altrincham drawn")
+    # a summary has no small areas: the section says what to choose instead
+    open_page(dash_duo, f"/ward/{ALTRINCHAM}")
+    dash_duo.wait_for_contains_text("#inside", "has no values for small areas", timeout=20)
+    assert dash_duo.get_logs() == []

@@ -421,7 +421,12 @@ def test_callbacks_on_both_stores(demo_store_url):
     assert spec["selected"] == [OLD_TRAFFORD]
     p = client.call("panel-title.children", {"panel-state.data": panel_state})
     assert p.output("panel-title.children") == "Ward portrait: Old Trafford"
+    # inside the ward: the 2017 fuel poverty LSOAs (2011), as published, on the map's scale
+    inside_spec = p.output("inside-spec.data")
+    assert inside_spec["tiles"].split("/")[-2] == "lsoa-2011" and inside_spec["ward"] == OLD_TRAFFORD
+    assert len(inside_spec["codes"]) >= 5 and set(inside_spec["z"]) <= set(range(1, 6))
     body = json.dumps(p.output("panel-body.children"))
+    assert "Inside the ward: Households in fuel poverty" in body
     assert "19.0 % of households" in body and "Open Government Licence v3.0" in body
     assert "What matters most in Old Trafford, among measures of the ward itself" in body
     assert "The doughnut by City Portrait lens" in body and "Global ecological" in body

@@ -22,7 +22,7 @@ from dash import ClientsideFunction, Input, Output, Patch, State, ctx, html, no_
 from placeportrait import links
 from placeportrait.errors import PlacePortraitError, StoreUnavailableError
 from placeportrait.missing import text
-from placeportrait_app import downloads, panels, routes, tables, tiles
+from placeportrait_app import downloads, inside, panels, routes, tables, tiles
 from placeportrait_app import map as map_lib
 from placeportrait_app.data import unavailable_reason
 from placeportrait_app.metrics import Metric
@@ -273,7 +273,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     @app.callback(
         Output("panel-title", "children"), Output("panel-body", "children"),
         Output("panel-actions", "style"), Output("attribution", "children"),
-        Output("attribution-shown", "data"),
+        Output("attribution-shown", "data"), Output("inside-spec", "data"),
         Input("panel-state", "data"), State("attribution-shown", "data"),
     )
     def draw_panel(state, attribution_shown):
@@ -281,24 +281,27 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
             incoming = Incoming(repo, state)
             if incoming.unavailable:
                 return ("Ward portrait", html.P(incoming.unavailable), {"display": "none"},
-                        no_update, no_update)
+                        no_update, no_update, None)
             if not incoming.state:
-                return "Ward portrait", None, {"display": "none"}, None, None
+                return "Ward portrait", None, {"display": "none"}, None, None, None
             state = incoming.state
-            title, body, actions = _draw_panel(app, repo, state)
+            title, body, actions, inside_spec = _draw_panel(app, repo, state)
             # the footer only changes with the set or the store's version
             key = [state["set"], state.get("version")]
             if key == attribution_shown:
-                return title, body, actions, no_update, no_update
-            return title, body, actions, _attribution(repo, state["set"]), key
+                return title, body, actions, no_update, no_update, inside_spec
+            return title, body, actions, _attribution(repo, state["set"]), key, inside_spec
         except routes.InvalidStateError as exc:
             return ("Ward portrait", html.P(_rejected(exc, "drawing the panel")),
-                    {"display": "none"}, no_update, no_update)
+                    {"display": "none"}, no_update, no_update, None)
         except Exception as exc:  # noqa: BLE001
             message = _failed(exc, "drawing the panel")
             return ("Ward portrait",
                     html.P(message or f"This view could not be drawn: {_message(exc)}"),
-                    {"display": "none"}, no_update, no_update)
+                    {"display": "none"}, no_update, no_update, None)
+
+    app.clientside_callback(ClientsideFunction("placeportrait", "drawInside"),
+                            Output("inside-drawn", "data"), Input("inside-spec", "data"))
 
     def tell(exc: StoreUnavailableError, what: str):
         """For callbacks without a place of their own: say it in the messages area."""
@@ -503,10 +506,12 @@ def _draw_panel(app, repo, state):
         areas = repo.areas(name)
         match = areas.loc[areas["code"] == code, "name"]
         ward = match.iloc[0] if len(match) and isinstance(match.iloc[0], str) else code
-        return (f"Ward portrait: {ward}{_as_of(state)}", panels.portrait(repo, name, code, hrefs),
-                shown)
+        inside_section, inside_spec = inside.section(repo, app, name, code, ward,
+                                                     _layer(repo, state))
+        return (f"Ward portrait: {ward}{_as_of(state)}",
+                panels.portrait(repo, name, code, hrefs, inside_section), shown, inside_spec)
     if state.get("view") == "compare":
         wards = state.get("wards") or []
         title = f"Compare {len(wards)} ward{'s' if len(wards) != 1 else ''}" if wards else "Compare wards"
-        return title, panels.compare(repo, name, wards, hrefs), shown if wards else hidden
-    return "Ward portrait", panels.intro(hrefs.compare([])), hidden
+        return title, panels.compare(repo, name, wards, hrefs), shown if wards else hidden, None
+    return "Ward portrait", panels.intro(hrefs.compare([])), hidden, None

@@ -69,7 +69,7 @@ class ReadOnlyStore:
              "require_current", "boundary_sets", "boundary_set", "read_areas",
              "read_area_table", "read_indicators", "read_values", "read_scores", "runs",
              "read_local_dimensions", "read_references", "read_similar_wards",
-             "read_series_breaks", "read_tiles",
+             "read_series_breaks", "read_tiles", "read_source_values",
              "read_ward_context")
 
     def __init__(self, store):
@@ -522,6 +522,21 @@ class Repository:
 
         return self._cached("tiles", name, lambda: tiles.set_tiles(self.store, name),
                             geometry=True)
+
+    def source_values(self, name: str, indicator: str) -> pd.DataFrame:
+        """An indicator's values as published for small areas, kept by its runs onto the
+        set (see :mod:`placeportrait.inside_ward`)."""
+        return self._cached("source-values", name,
+                            lambda: self.store.read_source_values(name, indicator), indicator)
+
+    def small_areas(self, name: str):
+        """The areas of a set of small areas (code, geometry in EPSG:27700, with its spatial
+        index built), read and projected once per load of the set."""
+        def compute():
+            areas = self.store.read_areas(name)[["code", "geometry"]].to_crs(schema.AREA_CRS)
+            areas.sindex  # built once here, not again for every ward
+            return areas
+        return self._cached("small-areas", name, compute, geometry=True)
 
     def full_geometry(self, name: str, codes):
         """Store geometry (not simplified) of some areas, for downloads."""

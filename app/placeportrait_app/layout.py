@@ -39,6 +39,7 @@ main { padding: .6rem 1rem; }
 section h2 { font-size:1.15rem; margin:.2rem 0 .4rem; }
 section h3 { font-size:1rem; margin:1rem 0 .3rem; }
 #map { height: 560px; border:1px solid var(--line); }
+.inside-map { height: 360px; border:1px solid var(--line); }
 .legend { margin:.4rem 0; }
 .legend p { margin:0 0 .2rem; font-weight:600; font-size:.9rem; }
 .legend ul { list-style:none; margin:0; padding:0; display:flex; flex-wrap:wrap; gap:.2rem .9rem; }
@@ -131,7 +132,7 @@ def build(title: str = "placeportrait") -> html.Div:
         dcc.Location(id="url", refresh="callback-nav"),
         dcc.Store(id="map-state"), dcc.Store(id="panel-state"), dcc.Store(id="map-shown"),
         dcc.Store(id="map-spec"), dcc.Store(id="map-click"), dcc.Store(id="map-drawn"),
-        dcc.Store(id="ward-list-shown"),
+        dcc.Store(id="ward-list-shown"), dcc.Store(id="inside-spec"), dcc.Store(id="inside-drawn"),
         dcc.Store(id="attribution-shown"),
         html.Header([
             html.A("Skip to the ward panel", href="#panel", className="skip"),

@@ -109,6 +109,17 @@ class MapLayer:
     no_data: int
     values: pd.DataFrame  # code, name, parent_code, value, status, display, class
     scheme: str
+    upper: list[float] = field(default_factory=list)  # each class's top value
+
+    def class_of(self, values) -> list[int]:
+        """The class (1..k, 0 = no data) other values take on this layer's scale; values
+        beyond its range take the nearest end class."""
+        values = np.asarray(values, dtype=float)
+        if not self.upper:
+            return [0] * len(values)
+        classes = np.searchsorted(np.asarray(self.upper), values, side="left")
+        classes = np.minimum(classes, len(self.upper) - 1) + 1
+        return np.where(np.isnan(values), 0, classes).astype(int).tolist()
 
 
 def build_layer(areas: pd.DataFrame, values: pd.DataFrame, metric: Metric,
@@ -144,7 +155,7 @@ def build_layer(areas: pd.DataFrame, values: pd.DataFrame, metric: Metric,
         z=frame["class"].astype(int).tolist(),
         hover=[[d, s, _hover_note(metric, d)] for d, s in zip(frame["display"], frame["status"])],
         colours=colours, legend=legend, no_data=no_data, values=frame,
-        scheme=classes.scheme,
+        scheme=classes.scheme, upper=list(classes.upper),
     )
 
 

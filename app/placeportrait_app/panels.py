@@ -146,8 +146,9 @@ def lenses(rows: pd.DataFrame, code: str, extra) -> html.Details:
                                 "together.", className="note")])
 
 
-def portrait(repo, set_name: str, code: str, hrefs) -> list:
-    """The ward's doughnut, the doughnut as a table, and its indicator table."""
+def portrait(repo, set_name: str, code: str, hrefs, inside=None) -> list:
+    """The ward's doughnut, the doughnut as a table, the small areas inside the ward
+    (``inside``, see :mod:`placeportrait_app.inside`) and its indicator table."""
     rows = repo.ward_rows(set_name, code)
     areas = repo.areas(set_name)
     area = areas.loc[areas["code"] == code].iloc[0]
@@ -172,6 +173,7 @@ def portrait(repo, set_name: str, code: str, hrefs) -> list:
                           comparable_dimensions(repo, set_name, code), name, repo.period),
         # static tables as one component each: see rawhtml for why
         freeze(tables.dimension_table(wedges, name)),
+        *([inside] if inside is not None else []),
         freeze(lenses(rows, code, repo.extra_dimensions(set_name))),
         freeze(similar(repo.neighbours(set_name, code), name, code, hrefs,
                        repo.no_neighbours_reason(set_name, code))),

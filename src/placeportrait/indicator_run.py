@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from placeportrait import compressed, dimensions, fetch, harmonise, references, scoring
+from placeportrait import (compressed, dimensions, fetch, harmonise, inside_ward, references,
+                           scoring)
 from placeportrait.errors import HarmoniseError, InputError, PlacePortraitError
 from placeportrait.plugins import IndicatorPlugin
 
@@ -144,7 +145,8 @@ def run_indicator(store, plugin: IndicatorPlugin, boundary_set: str, *,
                             messages=json.dumps(provenance), indicator_meta=indicator_record(meta),
                             scores=scoring.score_new_values(store, boundary_set, meta, values),
                             references=reference_values,
-                            local_dimension=_local_dimension_record(meta.dimension))
+                            local_dimension=_local_dimension_record(meta.dimension),
+                            source_values=kept_source_values(store, table, meta, boundary_set))
     except BaseException as exc:
         message = str(exc) if isinstance(exc, PlacePortraitError) else f"{type(exc).__name__}: {exc}"
         try:
@@ -355,6 +357,21 @@ def _cached_read(key: tuple, read):
         _forget_oldest(_SET_READS, key[0])
         _SET_READS[key] = read()
     return _SET_READS[key]
+
+
+def kept_source_values(store, table: pd.DataFrame, meta, boundary_set: str) -> pd.DataFrame | None:
+    """The source's rows as published, for the small areas of the boundary set in the
+    store that holds their geometry (none: nothing to show them on, nothing kept)."""
+    rows = inside_ward.source_level(table, meta.geography)
+    if rows is None or rows.empty:
+        return None
+    others = [n for n in store.boundary_sets()["name"] if n != boundary_set]
+    holder = inside_ward.source_set({n: set_codes_of(store, n) for n in others},
+                                    rows["source_code"].unique())
+    if holder is None:
+        return None
+    rows = rows.loc[rows["source_code"].isin(set_codes_of(store, holder))]
+    return rows.assign(source_set=holder)
 
 
 def set_area_table(store, name: str) -> pd.DataFrame:

@@ -1,7 +1,9 @@
-/* The ward map: MapLibre GL JS draws the boundary set's vector tiles (one PMTiles archive,
-   read by byte ranges) and colours each area by joining the server's map spec to the
-   tiles by area code, through MapLibre's feature state. See placeportrait_app/map.py for
-   the spec and docs/app.md for how tiles are made and cached.
+/* The maps: MapLibre GL JS draws a boundary set's vector tiles (one PMTiles archive, read
+   by byte ranges) and colours each area by joining the server's spec to the tiles by area
+   code, through MapLibre's feature state. See placeportrait_app/map.py for the spec and
+   docs/app.md for how tiles are made and cached. Two maps use it: the ward map ("map",
+   whose clicks open a ward) and the small areas inside a ward ("inside-map", in the
+   portrait, with the ward's outline drawn from the ward set's own tiles).
 
    A switch of indicator changes only feature states: no geometry is fetched again. Text
    from data files reaches the page only through textContent, never as HTML. */
@@ -9,19 +11,16 @@
   "use strict";
 
   const SOURCE = "areas";
+  const WARD_SOURCE = "ward";
   const FILL = "areas-fill";
   const HATCH = "areas-no-data";
   const LINE = "areas-outline";
   const HOVER_LINE = "areas-hover";
   const SELECTED = "areas-selected";
+  const WARD_LINE = "ward-outline";
   const TRANSPARENT = "rgba(0,0,0,0)";
   const BLANK = "white-bg";
-
-  const view = {
-    map: null, ready: false, pending: null, spec: null, tiles: null, viewKey: null,
-    index: new Map(), popup: null, hovered: null, drawnAt: null, painted: null,
-  };
-  window.placeportraitMap = view;  // read by the tests and the benchmark
+  const UK = [-8.7, 49.8, 1.8, 60.9];
 
   function hatchImage() {
     // No data: grey diagonal hatching over the grey fill, as in the legend's swatch.
@@ -30,8 +29,7 @@
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const on = (x + y) % size < 2;
-        const i = (y * size + x) * 4;
-        data.set(on ? [110, 110, 110, 255] : [0, 0, 0, 0], i);
+        data.set(on ? [110, 110, 110, 255] : [0, 0, 0, 0], (y * size + x) * 4);
       }
     }
     return {width: size, height: size, data: data};
@@ -43,93 +41,14 @@
                       paint: {"background-color": "#ffffff"}}]};
   }
 
-  function create(container, spec) {
-    if (!window.placeportraitProtocol) {
-      window.placeportraitProtocol = new pmtiles.Protocol();
-      maplibregl.addProtocol("pmtiles", window.placeportraitProtocol.tile);
-    }
-    const map = new maplibregl.Map({
-      container: container,
-      style: spec.style && spec.style !== BLANK ? spec.style : blankStyle(),
-      bounds: spec.extent || [-8.7, 49.8, 1.8, 60.9],
-      fitBoundsOptions: {padding: 12},
-      attributionControl: false, dragRotate: false, pitchWithRotate: false,
-      touchPitch: false, maxPitch: 0, renderWorldCopies: false,
-      cooperativeGestures: false,
-    });
-    map.touchZoomRotate.disableRotation();
-    map.keyboard.disableRotation();
-    map.addControl(new maplibregl.NavigationControl({showCompass: false}), "top-right");
-    map.getCanvas().setAttribute("aria-label",
-      "Map of the wards. Arrow keys pan, + and - zoom. The table of wards below the map " +
-      "has the same values.");
-    view.popup = new maplibregl.Popup({closeButton: false, closeOnClick: false,
-                                       maxWidth: "320px", className: "map-hover"});
-    map.on("load", function () {
-      map.addImage("no-data-hatch", hatchImage());
-      view.ready = true;
-      if (view.pending) { const s = view.pending; view.pending = null; apply(s); }
-    });
-    map.on("mousemove", FILL, hover);
-    map.on("mouseleave", FILL, unhover);
-    map.on("click", FILL, click);
-    map.on("idle", function () { view.drawnAt = performance.now(); });
-    view.map = map;
-    return map;
-  }
-
   function absolute(url) {
     return new URL(url, window.location.href).href;
   }
 
-  function addSource(map, spec) {
-    [SELECTED, HOVER_LINE, LINE, HATCH, FILL].forEach(function (id) {
-      if (map.getLayer(id)) { map.removeLayer(id); }
-    });
-    if (map.getSource(SOURCE)) { map.removeSource(SOURCE); }
-    map.addSource(SOURCE, {type: "vector", url: "pmtiles://" + absolute(spec.tiles),
-                           promoteId: {[spec.layer]: "code"}});
-    const layer = {source: SOURCE, "source-layer": spec.layer};
-    map.addLayer(Object.assign({id: FILL, type: "fill", paint: {
-      "fill-color": ["to-color", ["coalesce", ["feature-state", "fill"], TRANSPARENT]],
-      "fill-antialias": false,
-    }}, layer));
-    map.addLayer(Object.assign({id: HATCH, type: "fill", paint: {
-      "fill-pattern": "no-data-hatch",
-      "fill-opacity": ["case", ["boolean", ["feature-state", "no_data"], false], 1, 0],
-    }}, layer));
-    map.addLayer(Object.assign({id: LINE, type: "line", paint: {
-      "line-color": spec.outline_colour,
-      "line-width": spec.line_width,
-      "line-opacity": ["case", ["boolean", ["feature-state", "shown"], false], 1, 0],
-    }}, layer));
-    map.addLayer(Object.assign({id: HOVER_LINE, type: "line", paint: {
-      "line-color": "#1a1a1a", "line-width": 2,
-      "line-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 1, 0],
-    }}, layer));
-    map.addLayer(Object.assign({id: SELECTED, type: "line",
-      filter: ["in", ["get", "code"], ["literal", []]],
-      paint: {"line-color": spec.highlight_colour, "line-width": 3.5}}, layer));
-    view.tiles = spec.tiles;
-    view.hovered = null;
-  }
-
-  function colour(spec, z) {
-    return z > 0 ? spec.colours[z - 1] : spec.no_data_colour;
-  }
-
-  function paint(map, spec) {
-    const target = {source: SOURCE, sourceLayer: spec.layer};
-    map.removeFeatureState(target);
-    const index = new Map();
-    spec.codes.forEach(function (code, i) {
-      index.set(code, i);
-      const z = spec.z[i];
-      map.setFeatureState({source: SOURCE, sourceLayer: spec.layer, id: code},
-                          {fill: colour(spec, z), no_data: z === 0, shown: true});
-    });
-    view.index = index;
-    map.setPaintProperty(LINE, "line-width", spec.line_width);
+  function line(text, tag) {
+    const el = document.createElement(tag || "div");
+    el.textContent = text;
+    return el;
   }
 
   function valuesKey(spec) {
@@ -139,80 +58,195 @@
             spec.line_width].join("|");
   }
 
-  function apply(spec) {
-    const map = view.map;
-    if (spec.tiles !== view.tiles) { addSource(map, spec); view.painted = null; }
-    const key = valuesKey(spec);
-    if (key !== view.painted) { paint(map, spec); view.painted = key; }
-    map.setFilter(SELECTED, ["in", ["get", "code"], ["literal", spec.selected || []]]);
-    if (spec.view_key !== view.viewKey) {
-      view.viewKey = spec.view_key;
-      if (spec.extent) { map.fitBounds(spec.extent, {padding: 12, duration: 0}); }
+  /* One map in the element with id ``containerId``; ``onClick(code)`` for its areas. */
+  function makeView(containerId, label, onClick) {
+    const view = {
+      map: null, ready: false, pending: null, spec: null, tiles: null, viewKey: null,
+      index: new Map(), popup: null, hovered: null, drawnAt: null, painted: null,
+    };
+
+    function create(container, spec) {
+      if (!window.placeportraitProtocol) {
+        window.placeportraitProtocol = new pmtiles.Protocol();
+        maplibregl.addProtocol("pmtiles", window.placeportraitProtocol.tile);
+      }
+      const map = new maplibregl.Map({
+        container: container,
+        style: spec.style && spec.style !== BLANK ? spec.style : blankStyle(),
+        bounds: spec.extent || UK, fitBoundsOptions: {padding: 12},
+        attributionControl: false, dragRotate: false, pitchWithRotate: false,
+        touchPitch: false, maxPitch: 0, renderWorldCopies: false,
+      });
+      map.touchZoomRotate.disableRotation();
+      map.keyboard.disableRotation();
+      map.addControl(new maplibregl.NavigationControl({showCompass: false}), "top-right");
+      map.getCanvas().setAttribute("aria-label", label);
+      view.popup = new maplibregl.Popup({closeButton: false, closeOnClick: false,
+                                         maxWidth: "320px", className: "map-hover"});
+      map.on("load", function () {
+        map.addImage("no-data-hatch", hatchImage());
+        view.ready = true;
+        if (view.pending) { const s = view.pending; view.pending = null; apply(s); }
+      });
+      map.on("mousemove", FILL, hover);
+      map.on("mouseleave", FILL, unhover);
+      if (onClick) { map.on("click", FILL, click); }
+      map.on("idle", function () { view.drawnAt = performance.now(); });
+      view.map = map;
     }
-    view.spec = spec;
-    view.popup.remove();
-  }
 
-  function line(text, tag) {
-    const el = document.createElement(tag || "div");
-    el.textContent = text;
-    return el;
-  }
-
-  function hover(e) {
-    const spec = view.spec;
-    const feature = e.features && e.features[0];
-    const i = feature ? view.index.get(feature.id) : undefined;
-    const map = view.map;
-    if (view.hovered !== null && view.hovered !== (feature && feature.id)) {
-      map.setFeatureState({source: SOURCE, sourceLayer: spec.layer, id: view.hovered},
-                          {hover: false});
+    function addSources(map, spec) {
+      [WARD_LINE, SELECTED, HOVER_LINE, LINE, HATCH, FILL].forEach(function (id) {
+        if (map.getLayer(id)) { map.removeLayer(id); }
+      });
+      [SOURCE, WARD_SOURCE].forEach(function (id) {
+        if (map.getSource(id)) { map.removeSource(id); }
+      });
+      map.addSource(SOURCE, {type: "vector", url: "pmtiles://" + absolute(spec.tiles),
+                             promoteId: {[spec.layer]: "code"}});
+      const layer = {source: SOURCE, "source-layer": spec.layer};
+      map.addLayer(Object.assign({id: FILL, type: "fill", paint: {
+        "fill-color": ["to-color", ["coalesce", ["feature-state", "fill"], TRANSPARENT]],
+        "fill-antialias": false,
+      }}, layer));
+      map.addLayer(Object.assign({id: HATCH, type: "fill", paint: {
+        "fill-pattern": "no-data-hatch",
+        "fill-opacity": ["case", ["boolean", ["feature-state", "no_data"], false], 1, 0],
+      }}, layer));
+      map.addLayer(Object.assign({id: LINE, type: "line", paint: {
+        "line-color": spec.outline_colour, "line-width": spec.line_width,
+        "line-opacity": ["case", ["boolean", ["feature-state", "shown"], false], 1, 0],
+      }}, layer));
+      map.addLayer(Object.assign({id: HOVER_LINE, type: "line", paint: {
+        "line-color": "#1a1a1a", "line-width": 2,
+        "line-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 1, 0],
+      }}, layer));
+      map.addLayer(Object.assign({id: SELECTED, type: "line",
+        filter: ["in", ["get", "code"], ["literal", []]],
+        paint: {"line-color": spec.highlight_colour, "line-width": 3.5}}, layer));
+      if (spec.ward_tiles) {  // the ward's own outline, from its set's tiles
+        map.addSource(WARD_SOURCE, {type: "vector", url: "pmtiles://" + absolute(spec.ward_tiles)});
+        map.addLayer({id: WARD_LINE, type: "line", source: WARD_SOURCE,
+                      "source-layer": spec.layer, filter: ["==", ["get", "code"], spec.ward],
+                      paint: {"line-color": spec.highlight_colour, "line-width": 3}});
+      }
+      view.tiles = spec.tiles;
       view.hovered = null;
+      view.painted = null;
     }
-    if (i === undefined) { unhover(); return; }
-    view.hovered = feature.id;
-    map.setFeatureState({source: SOURCE, sourceLayer: spec.layer, id: feature.id},
-                        {hover: true});
-    map.getCanvas().style.cursor = "pointer";
-    const [display, status, note] = spec.hover[i];
-    const box = document.createElement("div");
-    box.appendChild(line(spec.names[i], "strong"));
-    box.appendChild(line(display));
-    box.appendChild(line("Status: " + status));
-    if (note) { box.appendChild(line(note, "em")); }
-    view.popup.setLngLat(e.lngLat).setDOMContent(box).addTo(map);
+
+    function paint(map, spec) {
+      map.removeFeatureState({source: SOURCE, sourceLayer: spec.layer});
+      const index = new Map();
+      spec.codes.forEach(function (code, i) {
+        index.set(code, i);
+        const z = spec.z[i];
+        map.setFeatureState({source: SOURCE, sourceLayer: spec.layer, id: code},
+                            {fill: z > 0 ? spec.colours[z - 1] : spec.no_data_colour,
+                             no_data: z === 0, shown: true});
+      });
+      view.index = index;
+      map.setPaintProperty(LINE, "line-width", spec.line_width);
+    }
+
+    function apply(spec) {
+      const map = view.map;
+      if (spec.tiles !== view.tiles) { addSources(map, spec); }
+      const key = valuesKey(spec);
+      if (key !== view.painted) { paint(map, spec); view.painted = key; }
+      map.setFilter(SELECTED, ["in", ["get", "code"], ["literal", spec.selected || []]]);
+      if (map.getLayer(WARD_LINE)) {
+        map.setFilter(WARD_LINE, ["==", ["get", "code"], spec.ward]);
+      }
+      if (spec.view_key !== view.viewKey) {
+        view.viewKey = spec.view_key;
+        if (spec.extent) { map.fitBounds(spec.extent, {padding: 12, duration: 0}); }
+      }
+      view.spec = spec;
+      view.popup.remove();
+    }
+
+    function setHover(id, on) {
+      view.map.setFeatureState({source: SOURCE, sourceLayer: view.spec.layer, id: id},
+                               {hover: on});
+    }
+
+    function hover(e) {
+      const spec = view.spec;
+      const feature = e.features && e.features[0];
+      const i = feature ? view.index.get(feature.id) : undefined;
+      if (view.hovered !== null && view.hovered !== (feature && feature.id)) {
+        setHover(view.hovered, false);
+        view.hovered = null;
+      }
+      if (i === undefined) { unhover(); return; }
+      view.hovered = feature.id;
+      setHover(feature.id, true);
+      view.map.getCanvas().style.cursor = onClick ? "pointer" : "";
+      const [display, status, note] = spec.hover[i];
+      const box = document.createElement("div");
+      box.appendChild(line(spec.names[i], "strong"));
+      box.appendChild(line(display));
+      box.appendChild(line(onClick ? "Status: " + status : status));
+      if (note) { box.appendChild(line(note, "em")); }
+      view.popup.setLngLat(e.lngLat).setDOMContent(box).addTo(view.map);
+    }
+
+    function unhover() {
+      if (view.hovered !== null && view.spec) { setHover(view.hovered, false); }
+      view.hovered = null;
+      view.map.getCanvas().style.cursor = "";
+      view.popup.remove();
+    }
+
+    function click(e) {
+      const feature = e.features && e.features[0];
+      if (feature && view.index.has(feature.id)) { onClick(feature.id); }
+    }
+
+    view.draw = function (spec) {
+      const container = document.getElementById(containerId);
+      if (!spec || !spec.tiles || !container) { return false; }
+      if (!view.map || view.map.getContainer() !== container) {
+        if (view.map) { view.map.remove(); }  // its element was replaced: free its WebGL
+        Object.assign(view, {ready: false, tiles: null, painted: null,
+                             viewKey: spec.view_key});
+        create(container, spec);
+      }
+      if (view.ready) { apply(spec); } else { view.pending = spec; }
+      return true;
+    };
+    return view;
   }
 
-  function unhover() {
-    const map = view.map;
-    if (view.hovered !== null && view.spec) {
-      map.setFeatureState({source: SOURCE, sourceLayer: view.spec.layer, id: view.hovered},
-                          {hover: false});
-    }
-    view.hovered = null;
-    map.getCanvas().style.cursor = "";
-    view.popup.remove();
-  }
-
-  function click(e) {
-    const feature = e.features && e.features[0];
-    if (!feature || !view.index.has(feature.id)) { return; }
-    window.dash_clientside.set_props("map-click", {data: {code: feature.id, at: Date.now()}});
-  }
+  const wardMap = makeView("map",
+    "Map of the wards. Arrow keys pan, + and - zoom. The table of wards below the map " +
+    "has the same values.",
+    function (code) {
+      window.dash_clientside.set_props("map-click", {data: {code: code, at: Date.now()}});
+    });
+  const insideMap = makeView("inside-map",
+    "Map of the small areas inside the ward. The table below it has the same values.",
+    null);
+  window.placeportraitMap = wardMap;  // read by the tests and the benchmark
+  window.placeportraitInsideMap = insideMap;
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     placeportrait: {
       drawMap: function (spec) {
-        if (!spec || !spec.tiles) { return window.dash_clientside.no_update; }
-        const container = document.getElementById("map");
-        if (!view.map || view.map.getContainer() !== container) {
-          view.ready = false;
-          view.tiles = null;
-          view.painted = null;
-          view.viewKey = spec.view_key;
-          create(container, spec);
+        return wardMap.draw(spec) ? spec.codes.length : window.dash_clientside.no_update;
+      },
+      drawInside: function (spec) {
+        if (!spec) {
+          if (insideMap.map) { insideMap.map.remove(); insideMap.map = null; }
+          return null;
         }
-        if (view.ready) { apply(spec); } else { view.pending = spec; }
+        // The section arrives with the panel in the same response: draw once React has
+        // put its element in the page.
+        let tries = 0;
+        (function attempt() {
+          if (!insideMap.draw(spec) && tries++ < 60) { requestAnimationFrame(attempt); }
+        })();
         return spec.codes.length;
       },
     },

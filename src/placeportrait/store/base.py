@@ -261,7 +261,8 @@ class Store(ABC):
         """Remove a set, its areas and everything derived from it, atomically."""
         self.boundary_set(name)  # raises if unknown
         with self._write() as conn:
-            for table in (schema.scores, schema.indicator_values, schema.reference_values):
+            for table in (schema.scores, schema.indicator_values, schema.reference_values,
+                          schema.source_values):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
             self._delete_set_rows(conn, name)
 
@@ -295,7 +296,8 @@ class Store(ABC):
                       indicator_meta: dict | None = None,
                       scores: pd.DataFrame | None = None,
                       local_dimension: dict | None = None,
-                      references: pd.DataFrame | None = None) -> None:
+                      references: pd.DataFrame | None = None,
+                      source_values: pd.DataFrame | None = None) -> None:
         """Replace an indicator's values for the periods in ``values`` and mark the run
         succeeded, in one atomic unit: readers see the old values or the new, never a mix.
 
@@ -306,7 +308,9 @@ class Store(ABC):
         values that are gone. ``local_dimension`` (``id, label, ring``) records the
         council dimension the indicator belongs to, if it is not one of Raworth's.
         ``references`` (:func:`placeportrait.references.for_run`) replace the indicator's
-        authority and nation values for those periods.
+        authority and nation values for those periods. ``source_values`` (``source_set,
+        source_code, period, value``: the source's rows as published for small areas, see
+        :mod:`placeportrait.inside_ward`) replace those kept for those periods.
         """
         v = schema.indicator_values.c
         rows = values.assign(boundary_set=boundary_set, indicator=indicator, run_id=run_id)
@@ -328,6 +332,14 @@ class Store(ABC):
                 self._insert_frame(conn, schema.reference_values, references.assign(
                     boundary_set=boundary_set, indicator=indicator, run_id=run_id)[
                     [c.name for c in schema.reference_values.columns]])
+            sv = schema.source_values.c
+            conn.execute(sa.delete(schema.source_values).where(
+                sv.boundary_set == boundary_set, sv.indicator == indicator, sv.period.in_(periods)))
+            if source_values is not None and len(source_values):
+                kept = source_values.loc[source_values["period"].isin(periods)]
+                self._insert_frame(conn, schema.source_values, kept.assign(
+                    boundary_set=boundary_set, indicator=indicator, run_id=run_id)[
+                    [c.name for c in schema.source_values.columns]])
             if local_dimension is not None:
                 d = schema.local_dimensions.c
                 conn.execute(sa.delete(schema.local_dimensions).where(d.id == local_dimension["id"]))
@@ -421,6 +433,17 @@ class Store(ABC):
         with self.engine().connect() as conn:
             rows = conn.execute(sa.select(d.id, d.label, d.ring).order_by(d.id)).all()
         return tuple(local_dimension(*row) for row in rows)
+
+    def read_source_values(self, boundary_set: str, indicator: str) -> pd.DataFrame:
+        """An indicator's values as published for small areas, kept by the runs onto the
+        set: ``period, source_set, source_code, value, run_id``."""
+        self.require_current()
+        t = schema.source_values
+        query = sa.select(t.c.period, t.c.source_set, t.c.source_code, t.c.value, t.c.run_id) \
+            .where(t.c.boundary_set == boundary_set, t.c.indicator == indicator)
+        with self.engine().connect() as conn:
+            return pd.DataFrame(conn.execute(query).all(),
+                                columns=["period", "source_set", "source_code", "value", "run_id"])
 
     def read_references(self, boundary_set: str) -> pd.DataFrame:
         """The set's authority and nation values (:mod:`placeportrait.references`)."""

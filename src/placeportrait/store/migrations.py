@@ -32,7 +32,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               indexes=("scores_indicator",)),
     Migration(5, "ward context profiles and similar wards", ("ward_context", "similar_wards")),
     Migration(6, "breaks in indicator series", ("series_breaks",)),
-    Migration(7, "vector tiles of boundary sets", ("area_tiles",)),
+    Migration(7, "vector tiles of boundary sets; values as published for small areas",
+              ("area_tiles", "source_values")),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -135,6 +135,23 @@ indicator_values = Table(
 )
 Index("indicator_values_indicator", indicator_values.c.boundary_set, indicator_values.c.indicator)
 
+# An indicator's values as published for small areas (LSOAs, data zones, ...), kept by the
+# run that harmonised them onto ``boundary_set`` and replaced with its values, for the
+# areas of ``source_set`` (the boundary set holding their geometry). See inside_ward.
+source_values = Table(
+    "source_values",
+    metadata,
+    Column("boundary_set", Text, nullable=False),
+    Column("indicator", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("source_set", Text, nullable=False),
+    Column("source_code", Text, nullable=False),
+    Column("value", Float),  # NULL means no data, never zero
+    Column("run_id", Text, nullable=False),
+    UniqueConstraint("boundary_set", "indicator", "period", "source_code",
+                     name="source_values_key"),
+)
+
 # Scores of each value against its threshold, and the thresholds used.
 scores = Table(
     "scores",
