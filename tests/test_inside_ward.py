@@ -20,7 +20,6 @@ import shapely
 from placeportrait import inside_ward
 from placeportrait.store import open_store
 
-from conftest import build_demo
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "placeportrait" / "data" / "demo"
 SET = "trafford-wards-2023"

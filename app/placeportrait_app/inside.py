@@ -11,10 +11,10 @@ map (``assets/placeportrait_map.js``, ``drawInside``).
 from __future__ import annotations
 
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
-from placeportrait import inside_ward, links
-from placeportrait_app import fmt, tiles
+from placeportrait import inside_ward, missing
+from placeportrait_app import fmt, tables, tiles
 from placeportrait_app import map as map_lib
 from placeportrait_app.rawhtml import freeze
 
@@ -123,10 +123,6 @@ def _provenance(repo, set_name: str, indicator: str) -> html.P:
     row = table.loc[table["indicator"] == indicator].head(1)
     if row.empty:
         return html.P()
-    r = row.iloc[0]
-    href = links.web_link(r["source_url"])
-    source = r["source"] if isinstance(r["source"], str) else "not recorded"
-    return html.P(["Values as published in ",
-                   html.A(source, href=href) if href else source,
-                   f". Licence: {r['licence'] if isinstance(r['licence'], str) else 'not recorded'}."],
-                  className="note")
+    r = next(row.itertuples())
+    return html.P(["Values as published in ", *tables.source_link(r),
+                   f". Licence: {missing.text(r.licence, 'not recorded')}."], className="note")

@@ -36,7 +36,8 @@ def _order(rows: pd.DataFrame) -> pd.DataFrame:
             .sort_values(["_ring", "_dim", "title"]).drop(columns=["_ring", "_dim"]))
 
 
-def _source(row) -> list:
+def source_link(row) -> list:
+    """The row's source, a link where its URL is a web address."""
     source = row.source if isinstance(row.source, str) else "unknown source"
     link = links.web_link(row.source_url)
     if link:
@@ -72,7 +73,7 @@ def _provenance(row) -> list:
     """Where a value comes from, in one line under it."""
     citation = row.threshold_source if isinstance(row.threshold_source, str) else "not recorded"
     return [
-        html.Strong("Source: "), *_source(row), " · ",
+        html.Strong("Source: "), *source_link(row), " · ",
         html.Strong("Method: "), *_method(row), " · ",
         html.Strong("Licence: "), row.licence if isinstance(row.licence, str) else "not recorded",
         " (attribution below)" if isinstance(row.attribution, str) and row.attribution else "", " · ",
