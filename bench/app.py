@@ -80,26 +80,33 @@ def build_store(url: str, seed: int = 20231201) -> None:
 
     run_cli("--database-url", url, "boundaries", "load", UK_WARDS, "--set", SET, "--level", "ward")
     store = open_store(url)
-    codes = store.read_area_table(SET)["code"].to_numpy()
+    add_synthetic(store, SET, SYNTHETIC, seed)
+    scoring.score_boundary_set(store, SET)
+    if store.kind == "postgis":
+        store.engine().dispose()
+
+
+def add_synthetic(store, set_name: str, indicators, seed: int = 20231201,
+                  geography: str = "ward") -> None:
+    """Seeded random values of ``indicators`` (rows of ``SYNTHETIC``) for every area of
+    ``set_name``, 5 % of them without data."""
+    codes = store.read_area_table(set_name)["code"].to_numpy()
     rng = np.random.default_rng(seed)
-    for pid, title, ring, dim, lens, unit, threshold, baseline, gen in SYNTHETIC:
+    for pid, title, ring, dim, lens, unit, threshold, baseline, gen in indicators:
         value = gen(rng, len(codes))
         value[rng.random(len(codes)) < 0.05] = np.nan  # no data, never 0
         values = pd.DataFrame({"area_code": codes, "period": "2024", "value": value, "unit": unit,
                                "method": "synthetic", "coverage": np.where(np.isnan(value), np.nan, 1.0),
                                "source_rows": 1, "flags": "synthetic benchmark data"})
-        run_id = store.start_run(plugin=pid, plugin_version="bench", boundary_set=SET, source=None)
-        store.commit_values(run_id, SET, pid, values, source_checksum=None, messages="bench", indicator_meta={
+        run_id = store.start_run(plugin=pid, plugin_version="bench", boundary_set=set_name, source=None)
+        store.commit_values(run_id, set_name, pid, values, source_checksum=None, messages="bench", indicator_meta={
             "id": pid, "title": title, "description": "synthetic benchmark indicator", "ring": ring,
             "dimension": dim, "lens": lens, "unit": unit,
             "polarity": "lower_is_better" if threshold < baseline or ring == "ecological" else "higher_is_better",
             "threshold": threshold, "baseline": baseline, "threshold_citation": "benchmark only",
             "publisher": "bench/app.py (synthetic)", "url": None, "licence": "none: synthetic",
-            "attribution": "synthetic values for benchmarking", "geography": "ward",
+            "attribution": "synthetic values for benchmarking", "geography": geography,
             "measure_kind": "intensive", "denominator": None, "version": "bench"})
-    scoring.score_boundary_set(store, SET)
-    if store.kind == "postgis":
-        store.engine().dispose()
 
 
 def timed(samples: list[float]) -> str:

@@ -1,10 +1,13 @@
 """Benchmark: time to first render of the app in headless Chromium, beside a baseline.
 
-    python bench/first_render.py [--repeat 3] [--baseline REV]   # prints a Markdown table
+    python bench/first_render.py [--repeat 3] [--baseline REV] [--database-url postgresql+psycopg://…]
 
 Two stores, each built in a temporary folder: the 8,441 UK wards of December 2023 with six
 synthetic indicators, scored (``bench/app.py``'s bench store), and the Trafford demo
-(``placeportrait demo --no-serve``: 21 wards, real indicators). For each, the app runs as
+(``placeportrait demo --no-serve``: 21 wards, real indicators); with ``--database-url``, the
+UK store again in that PostGIS database (tiles from the store there too; the baseline
+release cannot read this schema, so that row's peer is the GeoPackage row). For each, the
+app runs as
 ``placeportrait serve`` in a subprocess on 127.0.0.1 and a free port, and Debian's headless
 Chromium (``/usr/bin/chromium`` through ``/usr/bin/chromedriver``, driven by selenium; nothing
 is downloaded) opens it. In the same run the app of ``--baseline`` (default: the last
@@ -299,6 +302,54 @@ def measure_store(url: str, env: dict, repeat: int, switch_to: list[str]) -> dic
     return res
 
 
+LSOA_2021 = Path(__file__).resolve().parents[2] / "shared/data/boundaries/lsoa21_ew_bsc.gpkg"
+
+
+def build_lsoa_store(url: str) -> str:
+    """England and Wales's 35,672 LSOAs of 2021 with one synthetic indicator; the path of
+    their map."""
+    from bench.app import SYNTHETIC, add_synthetic, run_cli
+    from placeportrait import scoring
+    from placeportrait.store import open_store
+
+    run_cli("--database-url", url, "boundaries", "load", LSOA_2021, "--set", "lsoa-2021",
+            "--level", "lsoa", "--code-field", "lsoa21_code", "--name-field", "lsoa21_name")
+    store = open_store(url)
+    add_synthetic(store, "lsoa-2021", SYNTHETIC[1:2], geography="lsoa")
+    scoring.score_boundary_set(store, "lsoa-2021")  # the map shows scored indicators
+    return f"/?set=lsoa-2021&indicator={SYNTHETIC[1][0]}"
+
+
+def measure_first_visits(url: str, env: dict, repeat: int, path: str) -> dict:
+    """First visits to ``path`` with an empty browser cache, until the map is drawn."""
+    res: dict = {"home": [], "load_before": load_average()}
+    with Server(url, env) as server:
+        res["server_startup"] = server.startup
+        for _ in range(repeat):
+            driver = browser()
+            try:
+                res["home"].append(visit(driver, server.base + path, ("drawn",)))
+            finally:
+                driver.quit()
+        res["load_after"] = load_average()
+        res["server_peak_mb"] = server.peak_mb()
+    return res
+
+
+def lsoa_rows(label: str, r: dict) -> list[dict]:
+    """The rows of the small-area map: start-up and first visits."""
+    drawn = [v["drawn"] for v in r["home"]]
+    return [{"step": "first_render", "peak_mb": round(r["server_peak_mb"] or 0),
+             "case": f"{label}: server start-up", "seconds": r["server_startup"],
+             "note": f"load average {r['load_before']} before, {r['load_after']} after"},
+            {"step": "first_render", "peak_mb": "",
+             "case": f"**{label}: first visit, map drawn** (empty browser cache)",
+             "seconds": statistics.median(drawn),
+             "note": (f"{stats(drawn)}; {r['home'][0]['locations']:,} areas; "
+                      f"{statistics.median(v['bytes'] for v in r['home']) / 1024:,.0f} KiB "
+                      f"transferred until the map was drawn")}]
+
+
 def stats(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.2f} s"
@@ -418,15 +469,22 @@ def run(context) -> list[dict]:
                  ("Trafford demo (21 wards), geopackage", "demo",
                   lambda url: run_cli("--database-url", url, "demo", "--no-serve"),
                   ["fuel_poverty", "gigabit_broadband", "census21_bad_health"])]
+        if context.get("database_url"):  # the baseline cannot read this schema: no peer
+            cases.append(("UK 2023 (8,441 wards, 6 synthetic indicators), PostGIS", None,
+                          lambda url: build_store(url), [s[0] for s in SYNTHETIC[1:4]]))
         for label, name, build, switch_to in cases:
-            store = folder / f"{name}.gpkg"
+            store = folder / f"{name}.gpkg" if name else context["database_url"]
             build(str(store))
             now = measure_store(str(store), env, repeat, switch_to)
             before = None
-            if old_env:
+            if old_env and name:
                 copy = baseline_store(store, folder / f"{name}-baseline.gpkg")
                 before = measure_store(str(copy), old_env, repeat, switch_to)
             rows += rows_of(label, now, before, peer_label)
+        if LSOA_2021.exists():  # the national small-area map: this release only
+            path = build_lsoa_store(str(folder / "lsoa.gpkg"))
+            res = measure_first_visits(str(folder / "lsoa.gpkg"), env, repeat, path)
+            rows += lsoa_rows("England and Wales LSOA 2021 (35,672 areas), geopackage", res)
         return rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -439,8 +497,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline", default=BASELINE,
                         help="git revision to measure beside this one ('' for none)")
+    parser.add_argument("--database-url", default=os.environ.get("PLACEPORTRAIT_BENCH_DATABASE_URL"),
+                        help="a PostGIS store to measure too (its UK set is replaced)")
     args = parser.parse_args()
-    rows = run({"first_render_repeat": args.repeat, "first_render_baseline": args.baseline})
+    rows = run({"first_render_repeat": args.repeat, "first_render_baseline": args.baseline,
+                "database_url": args.database_url})
     info = machine()
     print(f"## Time to first render (headless Chromium)\n\n{info['cores']} cores ({info['cpu']}), "
           f"{info['memory']} memory, Python {info['python']}, {info['when']}\n")

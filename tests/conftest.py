@@ -8,6 +8,7 @@ server skips those tests; with CI=true any skip fails the run.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from pathlib import Path
@@ -227,3 +228,17 @@ def pytest_sessionfinish(session, exitstatus):
         reporter.write_line(f"CI=true: {len(skipped)} tests skipped; a skip is a failure in CI",
                             red=True)
         session.exitstatus = 1
+
+
+def map_start(layout_response) -> dict | None:
+    """What the page's map element (``data-start``) tells the browser to start with."""
+    def find(node):
+        if isinstance(node, list):
+            return next((f for f in map(find, node) if f is not None), None)
+        if not isinstance(node, dict):
+            return None
+        props = node.get("props", {})
+        return props if props.get("id") == "map" else find(props.get("children"))
+
+    start = (find(layout_response.get_json()) or {}).get("data-start")
+    return json.loads(start) if start else None

@@ -23,7 +23,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from conftest import DATA
+from conftest import DATA, map_start
 from placeportrait_app.dashcall import CallbackClient
 
 from placeportrait.cli import main
@@ -148,6 +148,7 @@ def page(client, http, tiles_url):
         "search": client.call("search.options", {"search.search_value": "altr"},
                               {"map-state.data": MAP_STATE}),
         "tiles": http.get(tiles_url),
+        "layout": http.get("/_dash-layout"),
         "report": http.get(f"/report/{SET}/{ALTRINCHAM}.html"),
     }
 
@@ -175,6 +176,7 @@ def assert_working(out):
     assert "Altrincham" in json.dumps(out["list"].output("ward-list.children"))
     assert out["search"].output("search.options")[0]["value"] == ALTRINCHAM
     assert out["tiles"].status_code == 200
+    assert map_start(out["layout"])["tiles"].endswith(out["tiles"].request.path)
     assert out["report"].status_code == 200 and b"Altrincham" in out["report"].get_data()
 
 
@@ -194,6 +196,8 @@ def assert_down(out, message, client):
     assert m.output("map-caption.children") == message
     p = client.call("panel-title.children", {"panel-state.data": down_state})
     assert text(p.output("panel-body.children")) == message
+    # the page itself still comes, starting the map only when values come
+    assert out["layout"].status_code == 200 and map_start(out["layout"]) is None
     for name in ("tiles", "report"):
         response = out[name]
         assert response.status_code == 503, name

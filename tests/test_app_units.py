@@ -24,7 +24,7 @@ from placeportrait_app import map as map_lib
 from placeportrait_app.data import ReadOnlyStore, Repository
 from placeportrait_app.dashcall import CallbackClient
 
-from conftest import DATA, build_demo, demo_in_fresh_home
+from conftest import DATA, build_demo, demo_in_fresh_home, map_start
 
 SET = "trafford-wards-2023"
 ALTRINCHAM, OLD_TRAFFORD, TRAFFORD = "E05015239", "E05015253", "E08000009"
@@ -386,6 +386,45 @@ def test_cache_follows_the_store_version(tmp_path):
     assert repo.geometry_version(SET) is not None
 
 
+def test_callbacks_asking_together_compute_a_value_once():
+    """The map and the panel ask for a new view's layer at once: one computes, the other
+    waits for its answer (or its error)."""
+    import threading
+
+    from placeportrait_app.data import _Memo
+
+    memo, calls, started, release = _Memo(4), [], threading.Event(), threading.Event()
+
+    def compute():
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        if len(calls) == 1 and memo.size == 0:
+            raise ValueError("store says no")
+        return object()
+
+    def ask(out):
+        try:
+            out.append(memo.get("layer", compute))
+        except ValueError as exc:
+            out.append(exc)
+
+    for size in (4, 0):  # 0: the computation fails, and both see it
+        memo.size, calls[:], answers = size, [], []
+        memo.clear()
+        first = threading.Thread(target=ask, args=(answers,))
+        first.start()
+        started.wait(5)
+        second = threading.Thread(target=ask, args=(answers,))
+        second.start()
+        second.join(0.2)
+        assert second.is_alive()  # waiting for the first, not computing
+        release.set()
+        first.join(5), second.join(5)
+        release.clear(), started.clear()
+        assert len(calls) == 1 and len(answers) == 2 and answers[0] is answers[1]
+
+
 def test_authority_names_come_from_an_authority_set(tmp_path):
     url = build_demo(str(tmp_path / "la.gpkg"))
     # ONS's name, shipped with the reports, until the store has an authority set...
@@ -465,6 +504,17 @@ def test_switching_indicator_sends_only_values(client):
     assert set(ops) == {("z",), ("hover",), ("colours",)}  # no codes, names or tiles
     assert set(c[0] for c in ops[("hover",)]) == {"94.0 % of premises"}
     assert patch.raw_bytes < first.raw_bytes
+
+
+def test_the_page_starts_the_map_the_first_values_colour(app, client):
+    """The page names the default set's tiles and view, so the browser fetches and lays
+    out the tiles before any callback answers; the first spec then only adds values."""
+    start = map_start(app.server.test_client().get("/_dash-layout"))
+    state = route(client, "/").output("map-state.data")
+    spec = client.call("map-spec.data", {"map-state.data": state},
+                       {"map-shown.data": None}).output("map-spec.data")
+    assert start == {k: spec[k] for k in start}  # same tiles, view and outlines
+    assert {"codes", "z", "hover"}.isdisjoint(start)
 
 
 def test_router_validates_every_input(client):

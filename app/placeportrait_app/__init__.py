@@ -11,7 +11,9 @@ from pathlib import Path
 
 import dash
 
+from placeportrait.errors import StoreUnavailableError
 from placeportrait_app import auth, callbacks, compress, layout, reports, tiles
+from placeportrait_app import map as map_lib
 from placeportrait_app.data import Repository
 from placeportrait_app.map import BLANK_STYLE
 
@@ -45,7 +47,7 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
     if credentials:
         auth.enable(app.server, credentials)
     app.index_string = layout.INDEX
-    app.layout = lambda: layout.build(title)
+    app.layout = lambda: layout.build(title, _map_start(app, repo, map_style))
     app.placeportrait = repo  # for tests and benchmarks
     tiles.register(app, repo)
     reports.register(app, repo)
@@ -55,3 +57,17 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
     if warm:
         app.placeportrait_warming = repo.warm(repo.default_set())
     return app
+
+
+def _map_start(app, repo, map_style: str) -> dict | None:
+    """The default set's map, whole, for the page to start with (None: the store is
+    unreachable or empty; the map then starts with the first values)."""
+    try:
+        name = repo.default_set()
+        if name is None:
+            return None
+        set_tiles = repo.tiles(name)
+        return map_lib.start(tiles.url(app, repo, name), set_tiles.extent(set_tiles.bounds.index),
+                             map_lib.view_key(name, None), len(set_tiles.bounds), map_style)
+    except StoreUnavailableError:
+        return None

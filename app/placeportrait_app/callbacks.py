@@ -393,7 +393,7 @@ def _draw_map(app, repo, state, shown, map_style):
     layer = _layer(repo, state)
     set_tiles = repo.tiles(name)
     geom_version = repo.geometry_version(name)
-    view_key = f"{name}|{la or ''}"
+    view_key = map_lib.view_key(name, la)
     selected = [c for c in state.get("highlight") or [] if c in set_tiles.bounds.index]
     if shown and shown.get("set") == name and shown.get("geom") == geom_version:
         la_changed = shown.get("la") != la

@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 import numpy as np
@@ -166,11 +167,17 @@ def _read_only_sessions(engine: sa.Engine) -> None:
 
 
 class _Memo:
-    """A small thread-safe LRU: compute outside the lock, keep the newest ``size`` values."""
+    """A small thread-safe LRU: compute outside the lock, keep the newest ``size`` values.
+
+    One computation per key at a time: callbacks that fire together on a new view (the map,
+    the panel) ask for the same layer, and a second thread waits for the first's answer
+    rather than computing it again beside it, which under the GIL slowed both.
+    """
 
     def __init__(self, size: int):
         self.size = size
         self._items: OrderedDict = OrderedDict()
+        self._pending: dict[Hashable, Future] = {}
         self._lock = threading.Lock()
         self.on_warm: Callable | None = None  # e.g. build the map layers too (callbacks)
 
@@ -179,12 +186,29 @@ class _Memo:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = compute()
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = Future()
+                pending.set_running_or_notify_cancel()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            return pending.result()
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._lock:
+                del self._pending[key]
+            pending.set_exception(exc)
+            raise
         with self._lock:
+            del self._pending[key]
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+        pending.set_result(value)
         return value
 
     def clear(self):

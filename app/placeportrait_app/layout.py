@@ -3,6 +3,8 @@ and the sources-and-licences footer. Static ids only; callbacks fill the content
 
 from __future__ import annotations
 
+import json
+
 from dash import dcc, html
 
 from placeportrait_app.rawhtml import SCRIPT
@@ -126,8 +128,10 @@ def _control(label: str, component) -> html.Div:
     return html.Div([html.Label(label, htmlFor=component.id), component], className="control")
 
 
-def build(title: str = "placeportrait") -> html.Div:
-    """The static page; every id here is filled or read by a callback."""
+def build(title: str = "placeportrait", map_start: dict | None = None) -> html.Div:
+    """The page; every id here is filled or read by a callback. ``map_start``
+    (:func:`placeportrait_app.map.start`) lets the browser start the map before any
+    callback has answered."""
     return html.Div([
         dcc.Location(id="url", refresh="callback-nav"),
         dcc.Store(id="map-state"), dcc.Store(id="panel-state"), dcc.Store(id="map-shown"),
@@ -158,7 +162,8 @@ def build(title: str = "placeportrait") -> html.Div:
             html.Section([
                 html.H2("Map", id="map-title"),
                 html.Figure([
-                    html.Div(id="map"),  # drawn by assets/placeportrait_map.js
+                    html.Div(id="map", **({"data-start": json.dumps(map_start)} if map_start
+                                          else {})),  # drawn by assets/placeportrait_map.js
                     html.Figcaption(id="map-caption", className="caption"),
                 ]),
                 html.Div(id="legend", className="legend", role="group",

@@ -15,7 +15,7 @@
   const FILL = "areas-fill";
   const HATCH = "areas-no-data";
   const LINE = "areas-outline";
-  const HOVER_LINE = "areas-hover";
+  const HOVER_COLOUR = "#1a1a1a";
   const SELECTED = "areas-selected";
   const WARD_LINE = "ward-outline";
   const TRANSPARENT = "rgba(0,0,0,0)";
@@ -49,6 +49,12 @@
     const el = document.createElement(tag || "div");
     el.textContent = text;
     return el;
+  }
+
+  function outlineWidth(width) {
+    // Hovered: 2 px; shown: the spec's width; areas the spec does not show: none.
+    return ["case", ["boolean", ["feature-state", "hover"], false], 2,
+            ["boolean", ["feature-state", "shown"], false], width, 0];
   }
 
   function valuesKey(spec) {
@@ -86,7 +92,11 @@
       map.on("load", function () {
         map.addImage("no-data-hatch", hatchImage());
         view.ready = true;
-        if (view.pending) { const s = view.pending; view.pending = null; apply(s); }
+        if (view.pending) {
+          const s = view.pending; view.pending = null; apply(s);
+        } else if (spec.tiles) {
+          addSources(map, spec);  // the page's start: fetch the tiles while values come
+        }
       });
       map.on("mousemove", FILL, hover);
       map.on("mouseleave", FILL, unhover);
@@ -96,7 +106,7 @@
     }
 
     function addSources(map, spec) {
-      [WARD_LINE, SELECTED, HOVER_LINE, LINE, HATCH, FILL].forEach(function (id) {
+      [WARD_LINE, SELECTED, LINE, HATCH, FILL].forEach(function (id) {
         if (map.getLayer(id)) { map.removeLayer(id); }
       });
       [SOURCE, WARD_SOURCE].forEach(function (id) {
@@ -113,13 +123,12 @@
         "fill-pattern": "no-data-hatch",
         "fill-opacity": ["case", ["boolean", ["feature-state", "no_data"], false], 1, 0],
       }}, layer));
+      // One line layer draws both the outlines and the hovered area's: every layer costs
+      // each tile a pass over all its areas, and a second one cost a tenth of a second.
       map.addLayer(Object.assign({id: LINE, type: "line", paint: {
-        "line-color": spec.outline_colour, "line-width": spec.line_width,
-        "line-opacity": ["case", ["boolean", ["feature-state", "shown"], false], 1, 0],
-      }}, layer));
-      map.addLayer(Object.assign({id: HOVER_LINE, type: "line", paint: {
-        "line-color": "#1a1a1a", "line-width": 2,
-        "line-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 1, 0],
+        "line-color": ["case", ["boolean", ["feature-state", "hover"], false], HOVER_COLOUR,
+                       spec.outline_colour],
+        "line-width": outlineWidth(spec.line_width),
       }}, layer));
       map.addLayer(Object.assign({id: SELECTED, type: "line",
         filter: ["in", ["get", "code"], ["literal", []]],
@@ -131,6 +140,7 @@
                       paint: {"line-color": spec.highlight_colour, "line-width": 3}});
       }
       view.tiles = spec.tiles;
+      view.lineWidth = spec.line_width;
       view.hovered = null;
       view.painted = null;
     }
@@ -146,7 +156,10 @@
                              no_data: z === 0, shown: true});
       });
       view.index = index;
-      map.setPaintProperty(LINE, "line-width", spec.line_width);
+      if (spec.line_width !== view.lineWidth) {  // a new expression lays the tiles out again
+        map.setPaintProperty(LINE, "line-width", outlineWidth(spec.line_width));
+        view.lineWidth = spec.line_width;
+      }
     }
 
     function apply(spec) {
@@ -204,19 +217,46 @@
       if (feature && view.index.has(feature.id)) { onClick(feature.id); }
     }
 
-    view.draw = function (spec) {
-      const container = document.getElementById(containerId);
-      if (!spec || !spec.tiles || !container) { return false; }
+    function ensure(container, spec) {
       if (!view.map || view.map.getContainer() !== container) {
         if (view.map) { view.map.remove(); }  // its element was replaced: free its WebGL
-        Object.assign(view, {ready: false, tiles: null, painted: null,
+        Object.assign(view, {ready: false, tiles: null, painted: null, pending: null,
                              viewKey: spec.view_key});
         create(container, spec);
       }
+    }
+
+    view.draw = function (spec) {
+      const container = document.getElementById(containerId);
+      if (!spec || !spec.tiles || !container) { return false; }
+      ensure(container, spec);
       if (view.ready) { apply(spec); } else { view.pending = spec; }
       return true;
     };
+
+    /* Before any values: the map, its tiles and its view, from what the page says
+       (``data-start`` on the container), so that the browser fetches and lays out the
+       tiles while the app works out the values; ``draw`` then only colours them. */
+    view.start = function (container) {
+      if (view.map || !container.dataset.start) { return; }
+      let start;
+      try { start = JSON.parse(container.dataset.start); } catch (e) { return; }
+      if (start && start.tiles) { ensure(container, start); }
+    };
     return view;
+  }
+
+  /* Start a map as soon as React puts its element, with a start, in the page. */
+  function startWhenShown(view, containerId) {
+    function look() {
+      const container = document.getElementById(containerId);
+      if (!container) { return false; }
+      view.start(container);
+      return true;
+    }
+    if (look()) { return; }
+    const watch = new MutationObserver(function () { if (look()) { watch.disconnect(); } });
+    watch.observe(document.body, {childList: true, subtree: true});
   }
 
   const wardMap = makeView("map",
@@ -228,6 +268,7 @@
   const insideMap = makeView("inside-map",
     "Map of the small areas inside the ward. The table below it has the same values.",
     null);
+  startWhenShown(wardMap, "map");
   window.placeportraitMap = wardMap;  // read by the tests and the benchmark
   window.placeportraitInsideMap = insideMap;
 
