@@ -180,6 +180,7 @@ def test_hover_and_click_a_ward(dash_duo, demo_url):
             "return p && p.textContent")
 
     label = until(lambda: "Old Trafford" in (hover() or "") and hover(), message="a hover label")
+    assert f"Old Trafford ({OLD_TRAFFORD})" in label  # the name as sent, the code added here
     assert "19.0 % of households" in label and "shortfall" in label  # value, unit, status
     x, y = pixel()
     action = ActionBuilder(driver)

@@ -77,8 +77,7 @@ def section(repo, app, set_name: str, code: str, ward_name: str,
         "tiles": tiles.url(app, repo, source), "ward_tiles": tiles.url(app, repo, set_name),
         "layer": map_lib.vector_tiles.LAYER, "ward": code,
         "codes": ordered["code"].tolist(),
-        "names": [f"{n} ({c})" if isinstance(n, str) else c
-                  for n, c in zip(ordered["name"], ordered["code"])],
+        "names": map_lib.spec_names(ordered["name"]),
         "z": z, "hover": [[d, f"{fmt.percent(s)} of it in the ward", ""]
                           for d, s in zip(display, ordered["share_of_area"])],
         "colours": layer.colours, "no_data_colour": map_lib.NO_DATA_COLOUR,

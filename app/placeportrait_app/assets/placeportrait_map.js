@@ -198,7 +198,8 @@
       view.map.getCanvas().style.cursor = onClick ? "pointer" : "";
       const [display, status, note] = spec.hover[i];
       const box = document.createElement("div");
-      box.appendChild(line(spec.names[i], "strong"));
+      const name = spec.names[i], code = spec.codes[i];
+      box.appendChild(line(name ? name + " (" + code + ")" : code, "strong"));
       box.appendChild(line(display));
       box.appendChild(line(onClick ? "Status: " + status : status));
       if (note) { box.appendChild(line(note, "em")); }
