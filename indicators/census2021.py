@@ -67,12 +67,7 @@ class _CensusShare(IndicatorPlugin):
         return self._share(path, code, deprived, total)
 
     def _cell(self, frame, path, cell) -> pd.Series:
-        cell_code, header = cell
-        col = C.column(frame, path, cell_code, header, required=False)
-        if col is None:
-            raise InputError(f"{path}: no column {cell_code!r} or {header!r}: is this Census "
-                             f"2021 table {self.table.upper()} by LSOA?")
-        return C.number(frame, col, path)
+        return table_cell(frame, path, self.table, cell)
 
     def _long(self, frame, path, code) -> pd.DataFrame:
         category = frame[C.column(frame, path, self.long_column)].astype("string").str.strip()
@@ -96,6 +91,27 @@ class _CensusShare(IndicatorPlugin):
         out = pd.DataFrame({"code": pd.Series(code).to_numpy(), "period": "2021",
                             "value": value.to_numpy(), "weight": total.to_numpy()})
         return C.drop_blank_codes(out)
+
+
+def table_cell(frame: pd.DataFrame, path, table: str, cell: tuple[str, str]) -> pd.Series:
+    """One cell of a Census 2021 table, by its cell code or its nomis header."""
+    cell_code, header = cell
+    col = C.column(frame, path, cell_code, header, required=False)
+    if col is None:
+        raise InputError(f"{path}: no column {cell_code!r} or {header!r}: is this Census "
+                         f"2021 table {table.upper()} by LSOA?")
+    return C.number(frame, col, path)
+
+
+def table_total(path: Path, table: str, total: tuple[str, str]) -> pd.Series:
+    """A table's total (usual residents, households, ...) by LSOA 2021 code, from the
+    nomis bulk download or the wide cell-code layout: the weights other LSOA 2021 sources
+    borrow when they publish rates without their denominators."""
+    path = C.extract(path, rf"{table}-lsoa", suffixes=(".csv",))
+    frame = C.read_table(path)
+    code = C.codes(frame[C.column(frame, path, *CODE_COLUMNS)])
+    totals = pd.Series(table_cell(frame, path, table, total).to_numpy(), index=code.to_numpy())
+    return totals[~totals.index.duplicated()]
 
 
 def _metadata(pid, table, title, what, dimension, unit, denominator):

@@ -24,6 +24,7 @@ import pandas as pd
 from placeportrait.errors import InputError
 from placeportrait.plugins import IndicatorPlugin
 from placeportrait_indicators import _common as C
+from placeportrait_indicators import census2021
 
 
 
@@ -39,6 +40,9 @@ ATTRIBUTION_2019 = ("Contains public sector information licensed under the Open 
 ATTRIBUTION_2025 = ("Contains public sector information licensed under the Open Government "
                     "Licence v3.0. English Indices of Deprivation 2025, MHCLG.")
 SHARE_DEPRIVED = C.share_deprived("nobody living in deep deprivation")
+#: The LSOA code column of the humaniverse IMD package's copy of IoD 2025 (shared data).
+REPUBLISHED_CODE = "lsoa21_code"
+REPUBLISHED_FILE = "imd2025_england_lsoa21.csv"
 EXCEL_SHEETS = ("IoD2019 Domains", "IoD2019 Scores", "IoD2025 Domains", "IoD2025 Scores",
                 "Population Denominators", "IMD2019", "IMD2025")
 
@@ -201,27 +205,69 @@ class _Rate(IndicatorPlugin):
     vintage: str      # LSOA vintage of the release
     period: str
 
-    def read(self, path: Path) -> pd.DataFrame:
+    def read(self, path: Path, population: Path | None = None) -> pd.DataFrame:
         frame = iod_table(path)
+        if C.column(frame, path, REPUBLISHED_CODE, required=False):
+            return self._republished(frame, path, population)
         codes = lsoa_codes(frame, path, self.vintage)
-        score = C.number(frame, C.column(frame, path, self.score), path)
-        if not score.dropna().between(0, 1).all():
-            raise InputError(f"{path}: {self.score!r} must be a proportion between 0 and 1")
+        score = self._score(frame, path, self.score)
         weight = C.number(frame, C.column(frame, path, self.denominator, prefix=True), path)
+        return self._table(codes, score, weight)
+
+    def _republished(self, frame, path, population) -> pd.DataFrame:
+        """The humaniverse IMD package's copy: its rates are rounded to three decimals and
+        it has no denominators, so the weights are a Census 2021 total by LSOA 2021."""
+        if self.vintage != "2021":
+            raise InputError(f"{path}: {REPUBLISHED_CODE!r} is LSOA 2021: this looks like IoD "
+                             "2025; use the plugin for that release")
+        if population is None:
+            raise InputError(f"{path}: this copy has no denominators; give Census 2021 table "
+                             f"{self.weights[0].upper()} as the source 'population'")
+        codes = C.codes(frame[C.column(frame, path, REPUBLISHED_CODE)])
+        score = self._score(frame, path, self.republished_score)
+        weight = census2021.table_total(population, *self.weights)
+        return self._table(codes, score, weight.reindex(codes.to_numpy()))
+
+    @staticmethod
+    def _score(frame, path, name) -> pd.Series:
+        score = C.number(frame, C.column(frame, path, name), path)
+        if not score.dropna().between(0, 1).all():
+            raise InputError(f"{path}: {name!r} must be a proportion between 0 and 1")
+        return score
+
+    def _table(self, codes, score, weight) -> pd.DataFrame:
         out = pd.DataFrame({"code": codes.to_numpy(), "period": self.period,
-                            "value": (score * 100).to_numpy(), "weight": weight.to_numpy()})
+                            "value": (score * 100).to_numpy(),
+                            "weight": pd.Series(weight).to_numpy(dtype=float)})
         return C.drop_blank_codes(out)
 
 
-def _rate_metadata(pid, title, what, denominator, release, vintage, url):
+def _rate_metadata(pid, title, what, denominator, release, vintage, url, weights=None):
+    """``weights``: the Census 2021 table (and its total's words) that weights the
+    republished copy of this release, which has no denominators."""
+    republished = ""
+    source = {"publisher": "Ministry of Housing, Communities & Local Government", "url": url,
+              "licence": OGL,
+              "attribution": ATTRIBUTION_2019 if release == "2019" else ATTRIBUTION_2025}
+    if weights:
+        table, words = weights
+        republished = (
+            f" Also reads the humaniverse IMD package's copy ({REPUBLISHED_FILE}), whose rates "
+            f"are rounded to 0.1 percentage points and which has no denominators: weighted "
+            f"then by {words} (Census 2021 {table.upper()}), the nearest published count.")
+        source["extra"] = {"population": census2021.NOMIS.format(table=table)}
+        source["optional"] = ["population"]
+        source["aliases"] = {"main": [REPUBLISHED_FILE],
+                             "population": [f"census2021-{table}-lsoa.csv",
+                                            *census2021.ALIASES[table]]}
     return {
         "id": pid,
         "title": title,
         "description": (
             f"{what} (IoD {release} File 7 domain score, a rate), weighted by the domain's own "
-            f"denominator ({denominator}) from the same file. LSOA {vintage}, put on wards by "
-            f"areal interpolation through LSOA {vintage} boundaries (boundary set "
-            f"'lsoa-{vintage}'). England only."),
+            f"denominator ({denominator}) from the same file.{republished} LSOA {vintage}, "
+            f"put on wards by areal interpolation through LSOA {vintage} boundaries (boundary "
+            f"set 'lsoa-{vintage}'). England only."),
         "version": "1",
         "ring": "social",
         "dimension": "income_and_work",
@@ -229,12 +275,7 @@ def _rate_metadata(pid, title, what, denominator, release, vintage, url):
         "unit": "% of residents" if "working" not in denominator else "% of working-age residents",
         "polarity": "lower_is_better",
         "threshold": {"value": 0, "baseline": 100, "citation": SHARE_DEPRIVED},
-        "source": {
-            "publisher": "Ministry of Housing, Communities & Local Government",
-            "url": url,
-            "licence": OGL,
-            "attribution": ATTRIBUTION_2019 if release == "2019" else ATTRIBUTION_2025,
-        },
+        "source": source,
         "geography": f"lsoa{vintage}",
         "measure": {"kind": "intensive", "denominator": denominator},
         "periods": [release],
@@ -267,17 +308,22 @@ class EmploymentRate2019(_Rate):
 class IncomeRate2025(_Rate):
     score, denominator, vintage, period = ("Income Score (rate)", "Total population: mid",
                                            "2021", "2025")
+    republished_score = "Income_score"
+    weights = ("ts037", census2021.BadHealth.total)
     metadata = _rate_metadata(
         "income_deprivation_rate_2025", "Residents who are income deprived (IoD 2025)",
         "Share of residents in income deprivation", "total population, mid-2022", "2025",
-        "2021", FILE_7_2025)
+        "2021", FILE_7_2025, weights=("ts037", "usual residents"))
 
 
 class EmploymentRate2025(_Rate):
     score, denominator, vintage, period = ("Employment Score (rate)", "Working age population",
                                            "2021", "2025")
+    republished_score = "Employment_score"
+    weights = ("ts067", census2021.NoQualifications.total)
     metadata = _rate_metadata(
         "employment_deprivation_rate_2025", "Working-age residents who are employment "
         "deprived (IoD 2025)",
         "Share of working-age residents involuntarily excluded from work",
-        "working-age population, mid-2022", "2025", "2021", FILE_7_2025)
+        "working-age population, mid-2022", "2025", "2021", FILE_7_2025,
+        weights=("ts067", "usual residents aged 16 and over"))

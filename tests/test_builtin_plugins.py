@@ -67,8 +67,8 @@ def test_demo_manifest_names_only_shipped_files():
         for key, name in inputs.items():
             assert key.split(".")[0] == pid and (DEMO / name).is_file(), name
             assert f"`{name}`" in attribution, name
-    assert len(manifest["indicators"]) == 29
-    assert len(runs) == 30  # fuel poverty (LILEE) has two releases
+    assert len(manifest["indicators"]) == 31
+    assert len(runs) == 32  # fuel poverty (LILEE) has two releases
 
 
 # -- deprivation ------------------------------------------------------------------------------
@@ -161,6 +161,29 @@ def test_iod_release_and_lsoa_vintage_must_agree():
         plugins.load("income_deprivation_rate").load(FIX / "File_7_IoD2025_trafford_FORMAT_FIXTURE.csv")
     with pytest.raises(InputError, match=r"LSOA 2021: this looks like IoD 2019"):
         plugins.load("income_deprivation_rate_2025").load(FIX / "File_7_IoD2019_trafford_FORMAT_FIXTURE.csv")
+
+
+@pytest.mark.parametrize("pid, score, census, total", [
+    ("income_deprivation_rate_2025", "Income_score",
+     "census21_ts037_general_health_lsoa21_from_oa.csv.gz", "ts0370001"),
+    ("employment_deprivation_rate_2025", "Employment_score",
+     "census21_ts067_highest_qualification_lsoa21_from_oa.csv.gz", "ts0670001"),
+])
+def test_iod_2025_republished_copy_weighted_by_the_census(pid, score, census, total):
+    """The IMD package's copy has rates but no denominators: each LSOA keeps its rate and
+    is weighted by the Census 2021 total named in the description (csv module here)."""
+    copy = DEMO / "imd2025_england_lsoa21.csv.gz"
+    table = plugins.load(pid).load(copy, population=DEMO / census).set_index("code")
+    rates = {r["lsoa21_code"]: 100 * float(r[score]) for r in csv_rows(copy)}
+    people = {r["lsoa21_code"]: float(r[total]) for r in csv_rows(DEMO / census)}
+    assert len(table) == len(rates) == 33_755 and set(table["period"]) == {"2025"}
+    for code in ("E01000001", "E01006102", list(rates)[-1]):
+        assert table.loc[code, "value"] == pytest.approx(rates[code])
+        assert table.loc[code, "weight"] == people[code]
+    with pytest.raises(InputError, match=r"no denominators; give Census 2021 table TS0"):
+        plugins.load(pid).load(copy)
+    with pytest.raises(InputError, match=r"this looks like IoD 2025"):
+        plugins.load(pid.replace("_2025", "")).load(copy)
 
 
 # -- emissions --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ independent areal-interpolation check written with geopandas only (no harmonise 
 from __future__ import annotations
 
 import csv
+import gzip
 from pathlib import Path
 
 import geopandas as gpd
@@ -129,8 +130,10 @@ def run(store, pid, boundary_set="trafford-wards-2023", **inputs):
 
 
 def csv_rows(path, *, skip=0):
-    """Rows of a CSV as dicts, read with the standard library (BOM stripped)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    """Rows of a CSV (gzipped or not) as dicts, read with the standard library (BOM
+    stripped)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
         for _ in range(skip):
             next(fh)
         return list(csv.DictReader(fh))

@@ -141,3 +141,30 @@ def test_a_count_with_suppressed_areas_is_not_summed():
 def test_england_values_match_the_published_headlines(demo_store, indicator, period, published):
     row = _reference(demo_store, indicator, "nation", period)
     assert round(row["value"], 1) == published
+
+
+@pytest.mark.parametrize("indicator, score, census, total", [
+    ("income_deprivation_rate_2025", "Income_score",
+     "census21_ts037_general_health_lsoa21_from_oa.csv.gz", "ts0370001"),
+    ("employment_deprivation_rate_2025", "Employment_score",
+     "census21_ts067_highest_qualification_lsoa21_from_oa.csv.gz", "ts0670001"),
+])
+def test_iod_2025_rates_for_england_and_trafford(demo_store, indicator, score, census, total):
+    """IoD 2025 income and employment deprivation rates weighted by Census 2021 totals:
+    England over all its LSOAs, Trafford over the LSOAs the ONS best-fit lookup puts in
+    its wards, and each ward over its own LSOAs, worked here."""
+    rates = pd.read_csv(DEMO / "imd2025_england_lsoa21.csv.gz").set_index("lsoa21_code")[score]
+    people = pd.read_csv(DEMO / census).set_index("lsoa21_code")[total].reindex(rates.index)
+    england = 100 * (rates * people).sum() / people.sum()
+    assert _reference(demo_store, indicator, "nation")["value"] == pytest.approx(england, rel=1e-9)
+    lookup = pd.read_csv(DEMO / "lsoa21_ward24_trafford.csv").set_index("lsoa21_code")
+    mine = rates.index.isin(lookup.index)
+    trafford = 100 * (rates[mine] * people[mine]).sum() / people[mine].sum()
+    assert _reference(demo_store, indicator, "authority")["value"] == pytest.approx(trafford)
+    ward = lookup["ward24_code"].reindex(rates.index[mine])
+    expected = (100 * (rates[mine] * people[mine]).groupby(ward).sum()
+                / people[mine].groupby(ward).sum())
+    values = demo_store.read_values(SET, [indicator]).set_index("area_code")["value"]
+    assert len(values) == 21
+    for code, value in expected.items():
+        assert values[code] == pytest.approx(value)

@@ -166,3 +166,23 @@ def test_every_release_of_a_source_published_by_period_is_run(tmp_path):
     releases = [Path(r["fuel_poverty_lilee"]).name for r in plan["fuel_poverty_lilee"].releases]
     assert releases == ["sub-regional-fuel-poverty-2022-tables.xlsx", "LSOA_Fuel_Poverty_2019.csv"]
     assert len(plan["census21_bad_health"].releases) == 1
+
+
+def test_an_optional_source_is_asked_for_only_by_a_republished_copy(tmp_path):
+    """IoD 2025's File 7 carries its denominators; the IMD package's copy has none, so a
+    refresh that finds the copy also needs the Census 2021 table that weights it."""
+    from placeportrait import plugins
+
+    plugin = plugins.load("income_deprivation_rate_2025")
+    published, copy = tmp_path / "published", tmp_path / "copy"
+    for folder in (published, copy):
+        folder.mkdir()
+    (published / "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv").write_text("x")
+    (copy / "imd2025_england_lsoa21.csv.gz").write_text("x")
+    assert refresh.plan_refresh([plugin], published).plugins[0].runnable
+    wanting = refresh.plan_refresh([plugin], copy).plugins[0]
+    assert not wanting.runnable
+    assert "census21_ts037_general_health_lsoa21_from_oa.csv" in wanting.missing[0]
+    (copy / "census21_ts037_general_health_lsoa21_from_oa.csv.gz").write_text("x")
+    found = refresh.plan_refresh([plugin], copy).plugins[0]
+    assert found.runnable and "income_deprivation_rate_2025.population" in found.inputs

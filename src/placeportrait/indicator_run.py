@@ -92,7 +92,10 @@ def resolve_sources(plugin: IndicatorPlugin, inputs: dict[str, str]) -> tuple[fe
     extras = {}
     for name, url in plugin.meta.extra_sources.items():
         key = f"{pid}.{name}"
-        extras[name] = fetch.local(inputs[key]) if key in inputs else fetch.fetch(url)
+        if key in inputs:
+            extras[name] = fetch.local(inputs[key])
+        elif name not in plugin.meta.optional_sources:
+            extras[name] = fetch.fetch(url)
     return main, extras
 
 

@@ -94,6 +94,7 @@ class IndicatorMeta:
     harmonise: dict = field(default_factory=dict)
     extra_sources: dict = field(default_factory=dict)
     aliases: dict = field(default_factory=dict)  # source name ("main" or extra) -> file names
+    optional_sources: tuple[str, ...] = ()  # extra sources a run may go without
     series_breaks: dict = field(default_factory=dict)  # first period after a break -> why
 
     @classmethod
@@ -165,6 +166,7 @@ class IndicatorMeta:
             harmonise=dict(d.get("harmonise") or {}),
             extra_sources=dict(source.get("extra") or {}),
             aliases=_aliases(source.get("aliases"), where),
+            optional_sources=_optional(source, where),
             series_breaks=_series_breaks(d.get("series_breaks"), where),
         )
 
@@ -180,6 +182,16 @@ def _aliases(given, where: str) -> dict:
         raise InvalidPluginError(f"{where}: source.aliases must map a source name to a list "
                                  "of file names")
     return {str(k): tuple(v) for k, v in given.items()}
+
+
+def _optional(source: dict, where: str) -> tuple[str, ...]:
+    """``source.optional``: the extra sources a plugin can do without (a republished copy
+    may need one the published file does not); a run passes them only when given."""
+    given = source.get("optional") or []
+    extra = source.get("extra") or {}
+    if not isinstance(given, (list, tuple)) or not all(n in extra for n in given):
+        raise InvalidPluginError(f"{where}: source.optional must list names from source.extra")
+    return tuple(given)
 
 
 def _series_breaks(given, where: str) -> dict:

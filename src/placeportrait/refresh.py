@@ -146,8 +146,14 @@ def plugin_files(plugin, index: dict[str, Path]) -> PluginFiles:
     holds is loaded; any other runs once, on the first name found."""
     found = PluginFiles(plugin)
     mains: list[Path] = []
+    published = {file_key(n) for n in published_name(plugin.meta.url)}
     for source, names in wanted(plugin.meta).items():
         paths = find_files(index, names)
+        # An optional source is one the published file does without; a copy found by an
+        # alias (a republished layout) may need it.
+        if not paths and source in plugin.meta.optional_sources and mains and all(
+                file_key(p.name) in published for p in mains):
+            continue
         if not paths:
             found.missing.append(" or ".join(dict.fromkeys(names)) if names else
                                  f"file for {source!r} (its address names none; "
