@@ -90,6 +90,25 @@ def test_second_indicator_on_the_same_geography_reuses_the_crosswalk(trafford, c
     assert imd["value"].max() > 10
 
 
+def test_a_reloaded_source_set_gets_a_new_crosswalk_in_the_same_process(trafford, capsys, tmp_path):
+    """The crosswalk's cache key (the source set's geometry fingerprint) is computed once
+    per load of the set; a reload with moved boundaries must not reuse the old one."""
+    store = open_store(trafford)
+    assert run_fuel_poverty(capsys, trafford)[0] == 0
+    before = store.read_values(WARDS, ["fuel_poverty"]).set_index("area_code")["value"]
+    crosswalks = store.status()["counts"]["crosswalks"]
+    lsoa = gpd.read_file(DEMO / "trafford_lsoa_2011.geojson")
+    lsoa["geometry"] = lsoa.geometry.translate(xoff=0.01)  # about 660 m east
+    lsoa.to_file(tmp_path / "moved.geojson")
+    assert cli(capsys, trafford, "boundaries", "load", tmp_path / "moved.geojson",
+               "--set", "lsoa-2011", "--level", "lsoa", "--code-field", "area_code",
+               "--name-field", "area_name")[0] == 0
+    assert run_fuel_poverty(capsys, trafford)[0] == 0
+    after = store.read_values(WARDS, ["fuel_poverty"]).set_index("area_code")["value"]
+    assert store.status()["counts"]["crosswalks"] > crosswalks
+    assert not np.allclose(after.sort_index(), before.sort_index(), equal_nan=True)
+
+
 def test_apportioned_local_authority_value_is_flagged(trafford, capsys):
     code, out, err = cli(capsys, trafford, "indicators", "run", "gigabit_broadband", "--boundary-set", WARDS,
                          "--input", f"gigabit_broadband={IND / 'gigabit-capable-broadband.csv'}")

@@ -301,8 +301,8 @@ def harmonise_table(store, plugin, table, targets, boundary_set, set_meta, extra
         plugin=meta.id, kind=meta.measure_kind, min_coverage=meta.min_coverage,
         max_unmatched_share=meta.max_unmatched_share, targets=targets,
         areas=lambda name: set_areas(store, name),
-        crosswalk=lambda sources: _cached_crosswalk(store, sources, target_geometry or
-                                                    (lambda: targets), boundary_set),
+        crosswalk=lambda sources, source_set: _cached_crosswalk(
+            store, sources, source_set, target_geometry or (lambda: targets), boundary_set),
         target_geometry=target_geometry or (lambda: targets),
         lookup_frame=_route_frame, warnings=list(plan.warnings))
     values = harmonise.execute(plan, table, context)
@@ -413,10 +413,16 @@ def _read_lookup(path, spec):
     return frame
 
 
-def _cached_crosswalk(store, sources, target_geometry, boundary_set):
+def _cached_crosswalk(store, sources, source_set, target_geometry, boundary_set):
     """Source→ward area weights, computed once per (source geometry, boundary set);
-    ``target_geometry()`` gives the wards, read only when the crosswalk is computed."""
-    fingerprint = harmonise.geometry_fingerprint(sources, "code")
+    ``target_geometry()`` gives the wards, read only when the crosswalk is computed.
+    ``sources`` being the loaded set ``source_set``, its fingerprint is computed once per
+    load of that set (hashing the LSOAs' geometry takes a quarter of a second)."""
+    def fingerprint_of():
+        return harmonise.geometry_fingerprint(sources, "code")
+
+    fingerprint = (_cached_read(_set_key(store, "fingerprint", source_set), fingerprint_of)
+                   if source_set else fingerprint_of())
 
     def read():
         crosswalk = store.read_crosswalk(fingerprint, boundary_set)

@@ -33,8 +33,9 @@ APPORTIONED = "apportioned from local authority"
 class Context:
     """What steps need from the run: the plugin's rules, the target areas, and readers.
 
-    ``areas(name)`` gives a loaded set's areas with geometry; ``crosswalk(sources)`` the
-    cached area weights from ``sources`` (``code``, ``geometry``) onto the target set;
+    ``areas(name)`` gives a loaded set's areas with geometry; ``crosswalk(sources, name)``
+    the cached area weights from ``sources`` (``code``, ``geometry``) onto the target set,
+    ``name`` being the loaded set they are, if any (None: geometry from the table itself);
     ``target_geometry()`` the target areas with geometry; ``lookup_frame(route)`` a
     lookup step's table.
     """
@@ -156,7 +157,7 @@ def run_area_weighted(table, step: Step, context: Context) -> pd.DataFrame:
     sources = context.areas(step.source_set)
     if not step.carried:
         context.check_unmatched(table["code"], sources["code"], f"area of {step.source_set!r}")
-    crosswalk = context.crosswalk(sources)
+    crosswalk = context.crosswalk(sources, step.source_set)
     weights = "weight" if "weight" in table else None
     if step.carried and context.kind != "intensive":
         weights = None
@@ -203,7 +204,7 @@ def run_zonal_grid(table, step: Step, context: Context) -> pd.DataFrame:
     :func:`run_area_weighted`: each area's value is its cells' values weighted by the
     share of each cell inside it."""
     cells = table.drop_duplicates("code")[["code", "geometry"]].reset_index(drop=True)
-    crosswalk = context.crosswalk(cells)
+    crosswalk = context.crosswalk(cells, None)
     weights = "weight" if "weight" in table else None
     return per_period(pd.DataFrame(table.drop(columns="geometry")), lambda t: apply_crosswalk(
         t, crosswalk, context.kind, weights=weights, method="zonal_grid", code_col="code",
