@@ -18,6 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from placeportrait.harmonise._common import distinct
 from placeportrait.harmonise.area_weighted import SLIVER_SHARE
 from placeportrait.store.schema import AREA_CRS
 
@@ -46,7 +47,7 @@ def source_set(sets: dict[str, frozenset], codes) -> str | None:
     """The boundary set (name → its codes) sharing most codes with ``codes``, if at least
     half of the smaller of the two are shared: a national source finds a set of one
     authority's LSOAs, and a local source a national set; None if no set is of its kind."""
-    codes = set(codes)
+    codes = distinct(codes)
     if not codes or not sets:
         return None
     shared = {name: len(codes & held) for name, held in sets.items()}

@@ -135,7 +135,8 @@ def nation_values(table: pd.DataFrame, published: pd.DataFrame, *, geography: st
     """One row per period and nation of ``nations`` (letters); see the module docstring."""
     letters = nation_letter(table["code"])
     rows = []
-    for period in sorted(set(table["period"].astype(str)) | set(published["period"].astype(str))):
+    for period in sorted(set(table["period"].astype(str).unique())
+                         | set(published["period"].astype(str).unique())):
         part = table[(table["period"].astype(str) == period).to_numpy()]
         part_letters = letters[part.index]
         for letter in nations:

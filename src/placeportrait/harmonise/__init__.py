@@ -47,6 +47,7 @@ from placeportrait.harmonise._common import (
     INTENSIVE,
     RESULT_COLUMNS,
     check_kind,
+    distinct,
 )
 from placeportrait.harmonise.apportion import apportion
 from placeportrait.harmonise.area_weighted import (
@@ -95,6 +96,7 @@ __all__ = [
     "choose_method",
     "code_match",
     "crosswalk",
+    "distinct",
     "geometry_fingerprint",
     "lookup_aggregate",
     "lookup_table",

@@ -58,6 +58,14 @@ def check_min_coverage(min_coverage: float) -> float:
     return m
 
 
+def distinct(values: Iterable) -> set:
+    """The distinct values as a set; what ``set(values)`` gives, without iterating a
+    pandas string array element by element (ten times slower on a national table)."""
+    if isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray, np.ndarray)):
+        return set(pd.unique(np.asarray(values, dtype=object)))
+    return set(values)
+
+
 def clean_codes(codes: Iterable, what: str) -> pd.Series:
     """Codes as stripped strings; a missing code is an error, not a silent drop."""
     s = pd.Series(codes, copy=True)

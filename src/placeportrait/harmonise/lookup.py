@@ -12,6 +12,7 @@ from placeportrait.harmonise._common import (
     check_kind,
     check_min_coverage,
     clean_codes,
+    distinct,
     finish,
     target_codes,
     value_series,
@@ -122,7 +123,7 @@ def lookup_aggregate(
     table = lookup_table(lookup, lookup_source_col, lookup_target_col)
     codes = target_codes(targets, target_code_col)
 
-    in_targets = table.isin(set(codes))
+    in_targets = table.isin(distinct(codes))
     units = table[in_targets]  # source unit -> target, restricted to the study area
     v = vals.reindex(units.index).to_numpy()
     has = ~np.isnan(v)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from placeportrait.errors import InputError
+from placeportrait.harmonise._common import distinct
 from placeportrait.harmonise.apportion import apportion
 from placeportrait.harmonise.area_weighted import apply_crosswalk
 from placeportrait.harmonise.code_match import code_match
@@ -56,7 +57,7 @@ class Context:
         unless ``known`` is a part of the source's extent: a whole-nation source through
         one authority's geometry leaves most source codes unmatched, but every code of
         the geometry is in the source (a wrong file or vintage matches neither way)."""
-        codes, known = set(codes), set(known)
+        codes, known = distinct(codes), distinct(known)
         unmatched = sorted(codes - known)
         if not unmatched:
             return
