@@ -234,6 +234,12 @@ def test_layer_legend_names_no_data(repo):
     assert one_la.codes == [] and one_la.legend[-1]["count"] == 0
 
 
+def test_the_legend_counts_wards_only_on_a_ward_set(repo):
+    """A map of LSOAs (a source set of the demo) must not call them wards."""
+    assert repo.area_noun(SET) == ("a ward", "wards")
+    assert repo.area_noun("lsoa-2011") == ("an area", "areas")
+
+
 def test_map_spec_joins_values_to_tiles_by_code_and_patch_carries_values(repo):
     layer = map_lib.build_layer(repo.areas(SET), repo.metric_values(SET, "fuel_poverty"),
                                 repo.metrics(SET)["fuel_poverty"])

@@ -419,22 +419,24 @@ def _draw_map(app, repo, state, shown, map_style):
                  "period": state.get("period")}
     metric = layer.metric
     authority = repo.authority_label(name, la) if la else None
+    one, many = repo.area_noun(name)
     legend = [
         html.P(map_lib.legend_title(metric), id="legend-title"),
         html.Ul([html.Li([html.Span(className="swatch" + (" nodata" if item.get("no_data") else ""),
                                     style={"backgroundColor": item["colour"]},
                                     **{"aria-hidden": "true"}),
-                          f"{item['label']} ({item['count']:,} wards)"],
+                          f"{item['label']} ({item['count']:,} {many})"],
                          className="legend-no-data" if item.get("no_data") else "legend-class")
                  for item in layer.legend], id="legend-items"),
     ]
-    where = f"the {len(layer.codes):,} wards of {authority}" if authority else \
-        f"all {len(layer.codes):,} wards"
+    where = f"the {len(layer.codes):,} {many} of {authority}" if authority else \
+        f"all {len(layer.codes):,} {many}"
     when = _as_of(state)
     caption = (f"Map of {where} in boundary set {name}, coloured by {metric.label}{when} "
-               f"({layer.scheme}; {map_lib.NO_DATA_COLOUR_NAME} = no data: {layer.no_data:,} wards). "
-               "Hover over a ward for its value, unit and status; click it for its portrait. "
-               "The same values are in the table of wards below the map.")
+               f"({layer.scheme}; {map_lib.NO_DATA_COLOUR_NAME} = no data: {layer.no_data:,} {many}). "
+               f"Hover over {one} for its value, unit and status; "
+               f"click it for its portrait. The same values are in the table of {many} below "
+               "the map.")
     title = f"Map: {metric.label}{when}" + (f" ({metric.caveat})" if metric.caveat else "")
     return spec, new_shown, title, legend, caption
 

@@ -317,6 +317,12 @@ class Repository:
             self._sets = (time.monotonic(), frame)
         return frame
 
+    def area_noun(self, name: str) -> tuple[str, str]:
+        """("a ward", "wards") for a set of wards, else ("an area", "areas"): what the
+        map's legend and caption call the set's areas."""
+        level = self.sets().set_index("name")["level"].get(name)
+        return ("a ward", "wards") if str(level).lower() in WARD_LEVELS else ("an area", "areas")
+
     def set_names(self) -> tuple[str, ...]:
         return tuple(self.sets()["name"])
 
