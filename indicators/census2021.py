@@ -62,12 +62,9 @@ class _CensusShare(IndicatorPlugin):
         code = C.codes(frame[C.column(frame, path, *CODE_COLUMNS)])
         if self.long_column and C.column(frame, path, self.long_column, required=False):
             return self._long(frame, path, code)
-        total = self._cell(frame, path, self.total)
-        deprived = sum(self._cell(frame, path, cell) for cell in self.deprived)
+        total = table_cell(frame, path, self.table, self.total)
+        deprived = sum(table_cell(frame, path, self.table, cell) for cell in self.deprived)
         return self._share(path, code, deprived, total)
-
-    def _cell(self, frame, path, cell) -> pd.Series:
-        return table_cell(frame, path, self.table, cell)
 
     def _long(self, frame, path, code) -> pd.DataFrame:
         category = frame[C.column(frame, path, self.long_column)].astype("string").str.strip()

@@ -309,21 +309,21 @@ class IncomeRate2025(_Rate):
     score, denominator, vintage, period = ("Income Score (rate)", "Total population: mid",
                                            "2021", "2025")
     republished_score = "Income_score"
-    weights = ("ts037", census2021.BadHealth.total)
+    weights = (census2021.BadHealth.table, census2021.BadHealth.total)
     metadata = _rate_metadata(
         "income_deprivation_rate_2025", "Residents who are income deprived (IoD 2025)",
         "Share of residents in income deprivation", "total population, mid-2022", "2025",
-        "2021", FILE_7_2025, weights=("ts037", "usual residents"))
+        "2021", FILE_7_2025, weights=(weights[0], "usual residents"))
 
 
 class EmploymentRate2025(_Rate):
     score, denominator, vintage, period = ("Employment Score (rate)", "Working age population",
                                            "2021", "2025")
     republished_score = "Employment_score"
-    weights = ("ts067", census2021.NoQualifications.total)
+    weights = (census2021.NoQualifications.table, census2021.NoQualifications.total)
     metadata = _rate_metadata(
         "employment_deprivation_rate_2025", "Working-age residents who are employment "
         "deprived (IoD 2025)",
         "Share of working-age residents involuntarily excluded from work",
         "working-age population, mid-2022", "2025", "2021", FILE_7_2025,
-        weights=("ts067", "usual residents aged 16 and over"))
+        weights=(weights[0], "usual residents aged 16 and over"))
