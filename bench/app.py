@@ -28,7 +28,9 @@ never assert on times.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -259,6 +261,13 @@ def run(context) -> list[dict]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _drop_schema(admin, schema: str) -> None:
+    import sqlalchemy as sa
+
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))  # a name the bench made
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="measure an existing store instead")
@@ -268,7 +277,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PLACEPORTRAIT_HOME", tempfile.mkdtemp(prefix="pp-bench-home-"))
-    cleanup = None
+    cleanup = contextlib.ExitStack()  # what the bench made, removed when it ends
     if args.database_url:
         url, boundary_set, what = args.database_url, args.boundary_set, "existing store"
     elif args.postgis:
@@ -281,10 +290,7 @@ def main(argv=None) -> None:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         sep = "&" if "?" in args.postgis else "?"
         url = f"{args.postgis}{sep}options=-csearch_path%3D{schema},public"
-
-        def cleanup():
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        cleanup.callback(_drop_schema, admin, schema)
 
         t0 = time.perf_counter()
         build_store(url)
@@ -292,20 +298,13 @@ def main(argv=None) -> None:
     else:
         folder = tempfile.mkdtemp(prefix="pp-bench-")
         url = str(Path(folder) / "bench.gpkg")
-
-        def cleanup():
-            import shutil
-
-            shutil.rmtree(folder, ignore_errors=True)
+        cleanup.callback(shutil.rmtree, folder, ignore_errors=True)
 
         t0 = time.perf_counter()
         build_store(url)
         boundary_set, what = SET, f"GeoPackage bench store, built in {time.perf_counter() - t0:.0f} s"
-    try:
+    with cleanup:
         rows = measure(url, boundary_set, args.repeat)
-    finally:
-        if cleanup:
-            cleanup()
     info = machine()
     print(f"\n## placeportrait app benchmark ({what})\n")
     print(f"Machine: {info['cores']} cores, {info['memory']} memory, {info['cpu']}; "

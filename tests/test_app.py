@@ -143,6 +143,8 @@ def test_map_every_ward_no_data_legend_and_indicator_switch(dash_duo, demo_url):
         "return performance.getEntriesByType('resource')"
         ".filter(e => e.name.includes('/_placeportrait/')).length") == len(fetched)
     # the table of wards (the map's text alternative) follows
+    dash_duo.wait_for_text_to_equal("#ward-list-summary", "Table of the wards on the map",
+                                    timeout=10)
     dash_duo.find_element("#ward-list-details summary").click()
     dash_duo.wait_for_contains_text("#ward-table", "19.0 % of households", timeout=10)
     assert dash_duo.get_logs() == []

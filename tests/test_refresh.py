@@ -83,6 +83,34 @@ def test_refresh_runs_what_it_finds_and_reports_every_indicator(store_url, capsy
     assert rural.gt(0).sum() == 1  # Trafford's one rural LSOA (E01006087), in Bowdon
 
 
+def test_source_geometry_tiles_are_built_alongside_and_kept(store_url, capsys, tmp_path):
+    """A refresh loads the LSOA 2021 boundaries it finds without waiting for their tiles;
+    by the time it ends, the set's tiles are kept for that load and hold every LSOA."""
+    import geopandas as gpd
+    import pyogrio
+
+    from placeportrait import vector_tiles
+
+    load_trafford(store_url, capsys)
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    lsoas = gpd.read_file(DEMO / "trafford_lsoa_2021.geojson").rename(
+        columns={"area_code": "lsoa21_code", "area_name": "lsoa21_name"})
+    lsoas.to_file(folder / "lsoa21_ew_bsc.gpkg")  # the shared copy's name and columns
+    code, out, err = cli(capsys, store_url, "refresh", "--boundary-set", WARDS,
+                         "--data-dir", folder)
+    assert code == 0, err
+    assert f"source geometry: loaded 'lsoa-2021' ({len(lsoas)} areas)" in err
+    assert "not kept" not in err
+    store = open_store(store_url)
+    kept = store.read_tiles("lsoa-2021")
+    assert kept["loaded_at"] == store.boundary_set("lsoa-2021")["loaded_at"]
+    path = tmp_path / "kept.pmtiles"
+    path.write_bytes(kept["tiles"])
+    shown = pyogrio.read_dataframe(path, layer=vector_tiles.LAYER, ZOOM_LEVEL=10)
+    assert set(shown["code"]) == set(lsoas["lsoa21_code"])
+
+
 def test_a_refresh_that_fails_midway_leaves_the_geopackage_untouched(gpkg_url, capsys):
     load_trafford(gpkg_url, capsys)
     store = open_store(gpkg_url)

@@ -39,7 +39,7 @@ def test_existing_store_upgrades_in_place(store_url):
     old._write_boundary_set({**p.meta, "loaded_at": "2024-01-01T00:00:00+00:00",
                              "area_count": len(p.areas)}, p.areas)
     applied = old.init()
-    assert [m.version for m in applied] == [2, 3, 4, 5, 6, 7]
+    assert [m.version for m in applied] == [2, 3, 4, 5, 6, 7, 8]
     assert old.boundary_set("gm")["area_count"] == 215
     assert len(old.read_areas("gm")) == 215
 
@@ -55,6 +55,38 @@ def test_roundtrip_areas(store):
     assert row["code_field"] == "WD23CD" and row["vintage"] == "2023" and row["area_count"] == 215
     table = store.read_area_table("gm")
     assert table["area_m2"].sum() == pytest.approx(got["area_m2"].sum())
+
+
+def test_tiles_are_kept_only_for_the_load_they_were_built_for(store):
+    """Tiles built alongside a refresh (vector_tiles.BuiltAlongside) are attached to the
+    load they describe; a set reloaded meanwhile keeps none of them."""
+    p = _prepared()
+    first = store.replace_boundary_set(p.meta, p.areas, tiles=False)
+    assert store.read_tiles("gm") is None  # until attached, the app builds its own
+    assert store.attach_tiles("gm", first, b"PMTiles of the first load")
+    assert store.read_tiles("gm")["tiles"] == b"PMTiles of the first load"
+    second = store.replace_boundary_set(p.meta, p.areas, tiles=False)
+    assert second != first and store.read_tiles("gm") is None
+    assert not store.attach_tiles("gm", first, b"PMTiles of the first load")
+    assert store.read_tiles("gm") is None
+    assert not store.attach_tiles("nope", first, b"x")
+
+
+def test_tiles_that_fail_to_build_leave_the_set_loaded_and_say_so(store):
+    from concurrent.futures import Future
+
+    from placeportrait import vector_tiles
+
+    p = _prepared()
+    lines = []
+    with vector_tiles.BuiltAlongside(store, lines.append) as alongside:
+        loaded_at = store.replace_boundary_set(p.meta, p.areas, tiles=False)
+        failed = Future()
+        failed.set_exception(RuntimeError("GDAL said no"))
+        alongside.pending.append(("gm", loaded_at, failed))
+    assert store.read_tiles("gm") is None and len(store.read_areas("gm")) == 215
+    assert lines == ["source geometry: tiles of 'gm' not kept (GDAL said no); the app builds "
+                     "them when it first shows the set"]
 
 
 def test_unknown_set_names_the_known_ones(store):
@@ -187,3 +219,60 @@ def test_postgis_store_ignores_another_store_on_the_search_path(postgis_url):
     finally:
         with first.engine().begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{other}" CASCADE'))
+
+
+def test_a_load_leaves_exactly_its_own_rows(store):
+    """A second load of an indicator, with one area fewer, changed values and another
+    period, leaves exactly its rows for its periods (values, scores, reference and source
+    values; the GeoPackage updates rows in place and deletes only those gone) and keeps
+    the other period's rows."""
+    import pandas as pd
+
+    from test_concurrency import indicator_meta
+
+    from placeportrait.scoring import score_new_values
+    from placeportrait import plugins
+
+    p = _prepared()
+    store.replace_boundary_set(p.meta, p.areas)
+    codes = sorted(store.read_area_table("gm")["code"])[:6]
+    meta, plugin = indicator_meta(), plugins.load("gigabit_broadband")
+
+    def load(codes, periods, shift):
+        values = pd.DataFrame(
+            [(c, per, float(i) + shift if i % 4 else None) for i, c in enumerate(codes)
+             for per in periods], columns=["area_code", "period", "value"]).assign(
+            unit="%", method="code_match", coverage=1.0, source_rows=1, flags=None)
+        references = pd.DataFrame({"period": periods, "level": "nation", "code": "E92000001",
+                                   "name": "England", "value": 50.0 + shift,
+                                   "method": "source"})
+        sources = pd.DataFrame([("lsoa", f"L{c}", per, 1.0 + shift) for c in codes
+                                for per in periods],
+                               columns=["source_set", "source_code", "period", "value"])
+        run = store.start_run(plugin=meta["id"], plugin_version="1", boundary_set="gm",
+                              source="t")
+        store.commit_values(run, "gm", meta["id"], values, source_checksum=None, messages="{}",
+                            indicator_meta=meta, references=references, source_values=sources,
+                            scores=score_new_values(store, "gm", plugin.meta, values))
+        return values
+
+    load(codes, ["2020", "2021"], 0)
+    second = load(codes[1:], ["2021"], 0.5)
+    got = store.read_values("gm", [meta["id"]])
+    assert sorted(zip(got["area_code"], got["period"])) == sorted(
+        [(c, "2020") for c in codes] + [(c, "2021") for c in codes[1:]])
+    new = got.loc[got["period"] == "2021"].set_index("area_code")["value"].sort_index()
+    pd.testing.assert_series_equal(new, second.set_index("area_code")["value"].sort_index(),
+                                   check_names=False)
+    assert got.loc[got["period"] == "2021", "run_id"].nunique() == 1
+    scores = store.read_scores("gm")
+    assert sorted(zip(scores["area_code"], scores["period"])) == sorted(
+        zip(got["area_code"], got["period"]))
+    assert (scores.set_index(["area_code", "period"])["value"].sort_index()
+            .equals(got.set_index(["area_code", "period"])["value"].sort_index()))
+    refs = store.read_references("gm").set_index("period")["value"].sort_index()
+    assert refs.to_dict() == {"2020": 50.0, "2021": 50.5}
+    kept = store.read_source_values("gm", meta["id"])
+    assert sorted(zip(kept["source_code"], kept["period"])) == sorted(
+        [(f"L{c}", "2020") for c in codes] + [(f"L{c}", "2021") for c in codes[1:]])
+    assert set(kept.loc[kept["period"] == "2021", "value"]) == {1.5}

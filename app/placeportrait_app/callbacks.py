@@ -249,6 +249,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
                             Output("map-drawn", "data"), Input("map-spec", "data"))
 
     @app.callback(Output("ward-list", "children"), Output("ward-list-shown", "data"),
+                  Output("ward-list-summary", "children"),
                   Input("map-state", "data"), State("ward-list-shown", "data"))
     def draw_ward_list(state, shown):
         """The map's text alternative, in its own request so the map answers first. A ward
@@ -257,18 +258,20 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         try:
             incoming = Incoming(repo, state)
             if not incoming.state:
-                return None, None
+                return None, None, no_update
             state = incoming.state
             key = [state["set"], repo.version(state["set"]), state.get("indicator"),
                    state.get("la"), state.get("period")]
             if key == shown:
-                return no_update, no_update
-            return _ward_list(app, repo, state), key
+                return no_update, no_update, no_update
+            summary = f"Table of the {repo.area_noun(state['set'])[1]} on the map"
+            return _ward_list(app, repo, state), key, summary
         except routes.InvalidStateError as exc:
-            return html.P(_rejected(exc, "listing the wards")), None
+            return html.P(_rejected(exc, "listing the wards")), None, no_update
         except Exception as exc:  # noqa: BLE001
             message = _failed(exc, "listing the wards")
-            return html.P(message or f"The table of wards could not be drawn: {_message(exc)}"), None
+            return (html.P(message or f"The table of wards could not be drawn: {_message(exc)}"),
+                    None, no_update)
 
     @app.callback(
         Output("panel-title", "children"), Output("panel-body", "children"),

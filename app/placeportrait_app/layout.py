@@ -177,7 +177,7 @@ def build(title: str = "placeportrait", map_start: dict | None = None) -> html.D
                            title="The address of this view: share it to show the same map and ward"),
                 ], className="actions"),
                 dcc.Download(id="download-map"),
-                html.Details([html.Summary("Table of the wards on the map"),
+                html.Details([html.Summary("Table of the wards on the map", id="ward-list-summary"),
                               html.Div(id="ward-list")], id="ward-list-details"),
             ], id="map-section", **{"aria-labelledby": "map-title"}),
             html.Section([

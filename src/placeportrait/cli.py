@@ -396,14 +396,16 @@ def refresh_command(
     are used too. One line per indicator: ok (with coverage), not run, or failed (with why).
     Exits 1 if one failed; the others still run and keep their values.
     """
-    from placeportrait import indicator_run, plugins, refresh
+    from placeportrait import indicator_run, plugins, refresh, vector_tiles
 
     store = _store(ctx)
     store.require_current()
     store.boundary_set(boundary_set)
     plan = refresh.plan_refresh(plugins.discover().plugins.values(), data_dir)
-    with store.batch():  # on the GeoPackage, one copy of the file, not two a run
-        sets = refresh.load_geometry(store, plan, _note)
+    # on the GeoPackage, one copy of the file, not two a run; source geometry's tiles are
+    # built in a second process meanwhile
+    with store.batch(), vector_tiles.BuiltAlongside(store, _note) as tiles:
+        sets = refresh.load_geometry(store, plan, _note, tiles)
         lookups = [indicator_run.RunLookup.parse(spec) for spec in plan.lookups]
         failed = _refresh_runs(store, plan, boundary_set, data_dir, sets, lookups)
         failed += _refresh_similar(store, plan, boundary_set, data_dir, sets, lookups)

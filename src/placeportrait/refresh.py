@@ -190,9 +190,14 @@ def context_files(index: dict[str, Path]) -> dict[str, str]:
     return found
 
 
-def load_geometry(store, plan: RefreshPlan, report) -> list[str]:
+def load_geometry(store, plan: RefreshPlan, report, tiles=None) -> list[str]:
     """Load each source-geometry set found that the store does not hold; returns the
-    names of every source-geometry set available to the runs."""
+    names of every source-geometry set available to the runs.
+
+    ``tiles``, a :class:`placeportrait.vector_tiles.BuiltAlongside`, builds each set's
+    vector tiles in a second process while the runs go on; without it they are built
+    before the set is loaded.
+    """
     from placeportrait import boundaries
 
     loaded = set(store.boundary_sets()["name"]) if store.schema_version() else set()
@@ -207,7 +212,10 @@ def load_geometry(store, plan: RefreshPlan, report) -> list[str]:
             attribution=("Source: Office for National Statistics licensed under the Open "
                          "Government Licence v3.0. Contains OS data © Crown copyright and "
                          "database right."))
-        store.replace_boundary_set(prepared.meta, prepared.areas)
+        if tiles is None:
+            store.replace_boundary_set(prepared.meta, prepared.areas)
+        else:
+            tiles.later(prepared.meta, prepared.areas)
         report(f"source geometry: loaded {name!r} ({len(prepared.areas):,} areas) from {path.name}")
     return sorted(set(plan.geometry) | (loaded & {g.set_name for g in SOURCE_GEOMETRY.values()}))
 

@@ -103,8 +103,16 @@ class Store(ABC):
         of one indicator replace its rows one after the other instead of both inserting.
         """
 
-    def _insert_frame(self, conn, table: sa.Table, frame: pd.DataFrame) -> None:
-        """Insert every row of ``frame`` (columns named as ``table``'s) in one executemany.
+    def _replace_rows(self, conn, table: sa.Table, frame: pd.DataFrame, scope: list) -> None:
+        """Within a write: make ``table``'s rows matching ``scope`` (WHERE clauses) exactly
+        the rows of ``frame``, each of which matches it. Here, by deleting and inserting;
+        a backend overrides this where another way is faster."""
+        conn.execute(sa.delete(table).where(*scope))
+        self._insert_frame(conn, table, frame)
+
+    def _insert_frame(self, conn, table: sa.Table, frame: pd.DataFrame, then: str = "") -> None:
+        """Insert every row of ``frame`` (columns named as ``table``'s) in one executemany;
+        ``then`` is SQL that follows the VALUES clause (an ON CONFLICT clause).
 
         Values go through each column type's bind processor, as SQLAlchemy would, without
         building a dict per row (3-4× faster on a national set). NaN is stored as NULL.
@@ -122,8 +130,8 @@ class Store(ABC):
                 cells = [None if c is None else process(c) for c in cells]
             data.append(cells)
         marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",
-                             list(zip(*data)))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+                             f"{then}", list(zip(*data)))
 
     def describe(self) -> str:
         return f"{self.kind} store at {self.location.display()}"
@@ -217,18 +225,45 @@ class Store(ABC):
             raise UnknownNameError(f"no boundary set {name!r} (known: {known})")
         return dict(row)
 
-    def replace_boundary_set(self, meta: dict, areas: gpd.GeoDataFrame) -> None:
-        """Load ``areas`` as boundary set ``meta['name']``, replacing any set of that name.
+    def replace_boundary_set(self, meta: dict, areas: gpd.GeoDataFrame, *,
+                             tiles: bool = True) -> str:
+        """Load ``areas`` as boundary set ``meta['name']``, replacing any set of that name;
+        returns the load's ``loaded_at``.
 
         ``areas`` has columns ``code, name, level, parent_code, area_m2, geometry``
         (MultiPolygon, EPSG:4326). Atomic: a failure leaves the previous set intact.
+        ``tiles=False`` leaves the set's vector tiles to a later :meth:`attach_tiles`
+        (until then the app builds them itself, as for a set loaded before tiles were kept).
         """
         check_set_name(meta["name"])
         self.init()
         meta = {**meta, "loaded_at": utcnow(), "area_count": len(areas)}
-        tiles = {"boundary_set": meta["name"], "loaded_at": meta["loaded_at"],
-                 "media_type": vector_tiles.MEDIA_TYPE, "tiles": vector_tiles.build(areas)}
-        self._write_boundary_set(meta, areas, tiles)
+        kept = None
+        if tiles:
+            kept = self._tiles_row(meta["name"], meta["loaded_at"], vector_tiles.build(areas))
+        self._write_boundary_set(meta, areas, kept)
+        return meta["loaded_at"]
+
+    @staticmethod
+    def _tiles_row(name: str, loaded_at: str, archive: bytes) -> dict:
+        return {"boundary_set": name, "loaded_at": loaded_at,
+                "media_type": vector_tiles.MEDIA_TYPE, "tiles": archive}
+
+    def attach_tiles(self, name: str, loaded_at: str, archive: bytes) -> bool:
+        """Keep ``archive`` as the vector tiles of set ``name`` as loaded at ``loaded_at``.
+
+        Returns False, writing nothing, when the set has since been reloaded or removed:
+        tiles of other boundaries are never kept.
+        """
+        b, t = schema.boundary_sets.c, schema.area_tiles
+        with self._write() as conn:
+            self._serialise(conn, "boundary_set", name)
+            now = conn.execute(sa.select(b.loaded_at).where(b.name == name)).scalar()
+            if now != loaded_at:
+                return False
+            conn.execute(sa.delete(t).where(t.c.boundary_set == name))
+            conn.execute(sa.insert(t), [self._tiles_row(name, loaded_at, archive)])
+        return True
 
     @staticmethod
     def _insert_set_rows(conn: Connection, meta: dict, tiles: dict | None) -> None:
@@ -312,34 +347,30 @@ class Store(ABC):
         source_code, period, value``: the source's rows as published for small areas, see
         :mod:`placeportrait.inside_ward`) replace those kept for those periods.
         """
-        v = schema.indicator_values.c
-        rows = values.assign(boundary_set=boundary_set, indicator=indicator, run_id=run_id)
-        rows = rows[[c.name for c in schema.indicator_values.columns]]
         periods = sorted(values["period"].unique())
+
+        def of_run(table: sa.Table, frame: pd.DataFrame | None):
+            """``frame``'s rows of these periods, as rows of ``table``, and their scope."""
+            c = table.c
+            scope = [c.boundary_set == boundary_set, c.indicator == indicator,
+                     c.period.in_(periods)]
+            if frame is None or not len(frame):
+                return pd.DataFrame(columns=[col.name for col in table.columns]), scope
+            rows = frame.loc[frame["period"].isin(periods)].assign(
+                boundary_set=boundary_set, indicator=indicator, run_id=run_id)
+            return rows[[col.name for col in table.columns]], scope
+
+        rows, value_scope = of_run(schema.indicator_values, values)
         with self._write() as conn:
             self._serialise(conn, "indicator", indicator)
             if indicator_meta is not None:
                 self._replace_indicator_meta(conn, indicator, indicator_meta)
-            conn.execute(sa.delete(schema.indicator_values).where(
-                v.boundary_set == boundary_set, v.indicator == indicator, v.period.in_(periods)))
-            self._insert_frame(conn, schema.indicator_values, rows)
+            self._replace_rows(conn, schema.indicator_values, rows, value_scope)
             if scores is not None:
                 self._replace_indicator_scores(conn, boundary_set, indicator, periods, scores)
-            r = schema.reference_values.c
-            conn.execute(sa.delete(schema.reference_values).where(
-                r.boundary_set == boundary_set, r.indicator == indicator, r.period.in_(periods)))
-            if references is not None and len(references):
-                self._insert_frame(conn, schema.reference_values, references.assign(
-                    boundary_set=boundary_set, indicator=indicator, run_id=run_id)[
-                    [c.name for c in schema.reference_values.columns]])
-            sv = schema.source_values.c
-            conn.execute(sa.delete(schema.source_values).where(
-                sv.boundary_set == boundary_set, sv.indicator == indicator, sv.period.in_(periods)))
-            if source_values is not None and len(source_values):
-                kept = source_values.loc[source_values["period"].isin(periods)]
-                self._insert_frame(conn, schema.source_values, kept.assign(
-                    boundary_set=boundary_set, indicator=indicator, run_id=run_id)[
-                    [c.name for c in schema.source_values.columns]])
+            self._replace_rows(conn, schema.reference_values,
+                               *of_run(schema.reference_values, references))
+            self._replace_rows(conn, schema.source_values, *of_run(schema.source_values, source_values))
             if local_dimension is not None:
                 d = schema.local_dimensions.c
                 conn.execute(sa.delete(schema.local_dimensions).where(d.id == local_dimension["id"]))
@@ -502,10 +533,9 @@ class Store(ABC):
         """Within a write: delete the set's scores matching ``where`` and insert ``scores``,
         stamped now."""
         self._serialise(conn, "scores", boundary_set)
-        conn.execute(sa.delete(schema.scores).where(schema.scores.c.boundary_set == boundary_set,
-                                                    *where))
         rows = scores.assign(boundary_set=boundary_set, scored_at=utcnow())
-        self._insert_frame(conn, schema.scores, rows[[c.name for c in schema.scores.columns]])
+        self._replace_rows(conn, schema.scores, rows[[c.name for c in schema.scores.columns]],
+                           [schema.scores.c.boundary_set == boundary_set, *where])
 
     def score_thresholds(self, boundary_set: str, indicator: str) -> tuple | None:
         """(threshold, baseline, threshold_source) the set's scores of ``indicator`` use now,

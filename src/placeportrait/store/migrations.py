@@ -18,6 +18,7 @@ class Migration:
     description: str
     tables: tuple[str, ...]
     indexes: tuple[str, ...] = ()  # indexes added to tables of earlier migrations
+    dropped_indexes: tuple[str, ...] = ()  # indexes of earlier migrations it replaces
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -34,6 +35,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "breaks in indicator series", ("series_breaks",)),
     Migration(7, "vector tiles of boundary sets; values as published for small areas",
               ("area_tiles", "source_values")),
+    Migration(8, "indexes of values and scores by indicator and period",
+              (), indexes=("indicator_values_scope", "scores_scope"),
+              dropped_indexes=("indicator_values_indicator", "scores_indicator")),
 )
 
 LATEST = MIGRATIONS[-1].version
@@ -44,13 +48,19 @@ def table(name: str):
 
 
 def index(name: str):
-    return next(i for t in schema.metadata.tables.values() for i in t.indexes if i.name == name)
+    """The schema's index ``name``, or None if a later migration replaced it."""
+    return next((i for t in schema.metadata.tables.values() for i in t.indexes
+                 if i.name == name), None)
 
 
 def create_indexes(conn, migration: Migration) -> None:
-    """A migration's indexes on existing tables (a new table already has its own)."""
+    """A migration's indexes on existing tables (a new table already has its own), and
+    the indexes it replaces dropped."""
+    for name in migration.dropped_indexes:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")  # a name of ours, not input
     for name in migration.indexes:
-        index(name).create(conn, checkfirst=True)
+        if index(name) is not None:
+            index(name).create(conn, checkfirst=True)
 
 
 def pending(applied: set[int], target: int = LATEST) -> list[Migration]:

@@ -133,7 +133,10 @@ indicator_values = Table(
         "boundary_set", "area_code", "indicator", "period", name="indicator_values_key"
     ),
 )
-Index("indicator_values_indicator", indicator_values.c.boundary_set, indicator_values.c.indicator)
+# A run replaces one indicator's values for its periods: without this, SQLite deletes them
+# by scanning every value of the set (migration 8; before, (boundary_set, indicator)).
+Index("indicator_values_scope", indicator_values.c.boundary_set, indicator_values.c.indicator,
+      indicator_values.c.period)
 
 # An indicator's values as published for small areas (LSOAs, data zones, ...), kept by the
 # run that harmonised them onto ``boundary_set`` and replaced with its values, for the
@@ -173,8 +176,10 @@ scores = Table(
     Column("scored_at", Text, nullable=False),
     UniqueConstraint("boundary_set", "area_code", "indicator", "period", name="scores_key"),
 )
-# Runs replace one indicator's scores: without this, each delete scans every score.
-Index("scores_indicator", scores.c.boundary_set, scores.c.indicator)
+# Runs replace one indicator's scores for its periods: without this, each delete scans
+# every score of the set (migration 8; before, (boundary_set, indicator), which SQLite
+# passed over for the unique key once the period was in the condition).
+Index("scores_scope", scores.c.boundary_set, scores.c.indicator, scores.c.period)
 
 # A council's own dimensions (``local_dimensions.yaml``), written with the first run of an
 # indicator in one, so the app and reports draw them without the plugin folder.
