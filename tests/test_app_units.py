@@ -583,6 +583,7 @@ def test_a_ward_click_does_not_send_the_table_of_wards_again(client):
                         {"ward-list-shown.data": None})
     shown = first.output("ward-list-shown.data")
     assert "Old Trafford" in json.dumps(first.output("ward-list.children"))
+    assert first.output("ward-list-summary.children") == "Table of the wards on the map"
     clicked = {**state, "highlight": [OLD_TRAFFORD]}
     again = client.call("ward-list.children", {"map-state.data": clicked},
                         {"ward-list-shown.data": shown})

@@ -70,9 +70,11 @@ def routes(app) -> dict[str, tuple[str, str, dict | None]]:
     page = http.get("/", headers=basic(USER, PASSWORD)).get_data(as_text=True)
     script = re.search(r'src="(/_dash-component-suites/[^"]+)"', page).group(1)
     repo = app.placeportrait
-    callback = {"output": "..ward-list.children...ward-list-shown.data..",
+    callback = {"output": "..ward-list.children...ward-list-shown.data..."
+                          "ward-list-summary.children..",
                 "outputs": [{"id": "ward-list", "property": "children"},
-                            {"id": "ward-list-shown", "property": "data"}],
+                            {"id": "ward-list-shown", "property": "data"},
+                            {"id": "ward-list-summary", "property": "children"}],
                 "inputs": [{"id": "map-state", "property": "data",
                             "value": {"set": SET, "indicator": "gigabit_broadband", "la": None,
                                       "highlight": []}}],

@@ -44,6 +44,13 @@ from placeportrait_app.routes import LATEST, Known, SetCatalog
 # Levels whose areas can name a ward set's parents (local authorities).
 AUTHORITY_LEVELS = {"lad", "ltla", "utla", "la", "local_authority", "authority", "county", "cty"}
 WARD_LEVELS = {"ward", "wd", "electoral_ward"}
+
+
+def is_ward_level(level) -> bool:
+    """Whether a boundary set's ``level`` says its areas are wards."""
+    return str(level).lower() in WARD_LEVELS
+
+
 TABLE_COLUMNS = [*export.COLUMNS, "loaded_at", "rank_ties", "geography", "nation_has_data",
                  "nation_rank_ties"]
 
@@ -321,7 +328,7 @@ class Repository:
         """("a ward", "wards") for a set of wards, else ("an area", "areas"): what the
         map's legend and caption call the set's areas."""
         level = self.sets().set_index("name")["level"].get(name)
-        return ("a ward", "wards") if str(level).lower() in WARD_LEVELS else ("an area", "areas")
+        return ("a ward", "wards") if is_ward_level(level) else ("an area", "areas")
 
     def set_names(self) -> tuple[str, ...]:
         return tuple(self.sets()["name"])
@@ -385,7 +392,7 @@ class Repository:
         sets = self.sets()
         scored = self.scored_sets()
         ranked = sorted(sets.itertuples(), key=lambda r: (r.name not in scored,
-                                                          str(r.level).lower() not in WARD_LEVELS,
+                                                          not is_ward_level(r.level),
                                                           r.name))
         return ranked[0].name
 

@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from placeportrait.harmonise._common import distinct
+from placeportrait.harmonise import distinct
 from placeportrait.harmonise.area_weighted import SLIVER_SHARE
 from placeportrait.store.schema import AREA_CRS
 
