@@ -24,10 +24,11 @@ from bench.first_render import CHROMEDRIVER, CHROMIUM, Server
 
 WARD = "E05015253"  # Old Trafford, in the demo
 MAP_DRAWN = """
-const gd = document.querySelector('#map .js-plotly-plot');
-const sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
-try { return !!(sub && sub.map.loaded() && sub.map.queryRenderedFeatures().length); }
-catch (e) { return false; }
+const v = window.placeportraitMap;  // placeportrait_map.js: MapLibre from vector tiles
+try {
+  return !!(v && v.spec && v.map && v.map.loaded() && v.map.areTilesLoaded() &&
+    v.map.queryRenderedFeatures({layers: ['areas-fill']}).some(f => f.state && f.state.fill));
+} catch (e) { return false; }
 """
 PAGES = {  # file: (path, CSS selector that says the page is drawn)
     "home-map.png": ("/", "#ward-table tbody tr"),

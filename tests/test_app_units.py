@@ -483,6 +483,9 @@ def test_callbacks_on_both_stores(demo_store_url):
     assert "Similar wards" in body and "of 10" in body
     assert p.output("attribution-shown.data") == [SET, panel_state["version"]]
     assert "Sources and licences" in json.dumps(p.output("attribution.children"))
+    # each source names the file its run read, as well as the publisher's address
+    assert "Read from gigabit_broadband_greater_manchester.csv." in json.dumps(
+        p.output("attribution.children"))
     # another ward of the same set and version leaves the footer alone
     again = client.call("panel-title.children", {"panel-state.data": {**panel_state, "ward": ALTRINCHAM}},
                         {"attribution-shown.data": p.output("attribution-shown.data")})
@@ -648,7 +651,9 @@ def test_map_csv_keeps_provenance(repo, client):
     assert data["filename"] == f"{SET}_gigabit_broadband.csv"
     frame = pd.read_csv(io.StringIO(data["content"]))
     assert len(frame) == 21 and (frame["value"] == 94.0).all()
-    assert {"source", "source_url", "licence", "method", "coverage", "period", "loaded_at"} <= set(frame)
+    assert {"source", "source_url", "source_file", "licence", "method", "coverage", "period",
+            "loaded_at"} <= set(frame)
+    assert frame["source_file"].str.startswith("gigabit").all()  # the file its run read
     assert (frame["licence"] == "Open Government Licence v3.0").all()
 
 

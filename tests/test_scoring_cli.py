@@ -43,6 +43,11 @@ def test_export_csv_is_tidy_with_provenance_and_comparisons(scored, capsys, tmp_
     assert set(REQUIRED) <= set(table.columns)
     assert len(table) == 42 and not table.duplicated(["area_code", "indicator", "period"]).any()
     assert table["licence"].eq("Open Government Licence v3.0").all()
+    # each value names the file its run read (not the folder it sat in)
+    read = table.groupby("indicator")["source_file"].unique().to_dict()
+    assert {k: list(v) for k, v in read.items()} == {
+        "fuel_poverty": ["fuel_poverty_trafford_2017.csv"],
+        "gigabit_broadband": ["gigabit-capable-broadband.csv"]}
     fp = table[table["indicator"] == "fuel_poverty"]
     # the mean of the set's wards is labelled as such; the 2017 file gives no household
     # counts, so there is no authority or England value, and the export says why

@@ -489,8 +489,9 @@ def _attribution(repo, name: str):
             link = links.web_link(r.source_url)
             source = (html.A(r.source, href=link, rel="noopener", target="_blank") if link
                       else text(r.source, "unknown source"))
+            read = f"Read from {r.source_file}. " if text(r.source_file) else ""
             items.append(html.Li([html.Strong(f"{r.title}: "), source, f" ({r.period}). ",
-                                  f"{text(r.licence, 'licence not recorded')}. ",
+                                  read, f"{text(r.licence, 'licence not recorded')}. ",
                                   text(r.attribution)]))
     return freeze([
         html.H2("Sources and licences"),

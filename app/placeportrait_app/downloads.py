@@ -16,7 +16,8 @@ from placeportrait import spreadsheet_safe
 from placeportrait_app.data import TABLE_COLUMNS
 
 PROVENANCE = ["threshold", "baseline", "threshold_source", "method", "coverage", "flags",
-              "source", "source_url", "licence", "attribution", "run_id", "loaded_at", "scored_at"]
+              "source", "source_url", "source_file", "licence", "attribution", "run_id",
+              "loaded_at", "scored_at"]
 
 
 def _slug(text: str) -> str:

@@ -18,7 +18,7 @@ COLUMNS = ["area_code", "area_name", "parent_code", "indicator", "title", "ring"
            "ratio", "shortfall", "overshoot", "status", "authority_value", "authority_method",
            "nation", "nation_value", "nation_method", "similar_median", "similar_count", "set_mean", "rank", "ranked_areas",
            "nation_rank", "nation_ranked_areas", "nation_rank_note", "percentile", "method",
-           "coverage", "source_rows", "flags", "source", "source_url", "licence", "attribution", "run_id", "scored_at",
+           "coverage", "source_rows", "flags", "source", "source_url", "source_file", "licence", "attribution", "run_id", "scored_at",
            *trends.MARK_COLUMNS]
 
 
@@ -48,9 +48,10 @@ def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
     scores = similar_wards.medians(scores, values, store.read_similar_wards(boundary_set))
     meta = store.read_indicators().rename(columns={"id": "indicator", "publisher": "source",
                                                    "url": "source_url"})
+    values = values.merge(run_files(store), on="run_id", how="left")
     out = (scores.drop(columns=["boundary_set"])
            .merge(values[["area_code", "indicator", "period", "unit", "method", "coverage",
-                          "source_rows", "flags", "run_id"]],
+                          "source_rows", "flags", "run_id", "source_file"]],
                   on=["area_code", "indicator", "period"], how="left")
            .merge(areas[["area_code", "area_name", "parent_code"]], on="area_code", how="left")
            .merge(meta[["indicator", "title", "lens", "source", "source_url", "licence",
@@ -58,6 +59,15 @@ def tidy_scores(store, boundary_set: str, columns=COLUMNS) -> pd.DataFrame:
     # each series' direction of travel on the row of the period it describes
     out = trends.attach(out, meta.set_index("indicator")["polarity"], store.read_series_breaks())
     return out[list(columns)].sort_values(["area_code", "indicator", "period"]).reset_index(drop=True)
+
+
+def run_files(store) -> pd.DataFrame:
+    """``run_id, source_file``: the name of the file each run read (its main source; the
+    download address may name another layout of the same data, such as a republished
+    copy). The name only: a folder on the analyst's machine means nothing to a reader."""
+    runs = store.runs()[["run_id", "source"]]
+    names = runs["source"].map(lambda s: Path(s).name if isinstance(s, str) and s else None)
+    return pd.DataFrame({"run_id": runs["run_id"], "source_file": names})
 
 
 def export_scores(store, boundary_set: str, fmt: str, out: Path, period: str = "all") -> int:
