@@ -238,6 +238,16 @@ def test_the_legend_counts_wards_only_on_a_ward_set(repo):
     """A map of LSOAs (a source set of the demo) must not call them wards."""
     assert repo.area_noun(SET) == ("a ward", "wards")
     assert repo.area_noun("lsoa-2011") == ("an area", "areas")
+    # and so does the table of the map's areas (its text alternative)
+    from placeportrait_app import tables
+
+    layer = map_lib.build_layer(repo.areas(SET), repo.metric_values(SET, "fuel_poverty"),
+                                repo.metrics(SET)["fuel_poverty"])
+    for noun, caption, header in ((("a ward", "wards"), "Wards on the map", "Ward"),
+                                  (("an area", "areas"), "Areas on the map", "Area")):
+        listed = repr(tables.ward_list(layer, str, str, noun))
+        assert f"{caption}: " in listed and f"children='{header}'" in listed
+        assert f"21 {noun[1]}." in listed and f"{caption} (scrollable)" in listed
 
 
 def test_map_spec_joins_values_to_tiles_by_code_and_patch_carries_values(repo):

@@ -465,7 +465,8 @@ def _ward_list(app, repo, state):
         labels = repo.authorities(name)
         # one component, not ~8 a row: see rawhtml
         return freeze(tables.ward_list(layer, hrefs.ward,
-                                       lambda c: labels.get(c, c) if isinstance(c, str) else "none"))
+                                       lambda c: labels.get(c, c) if isinstance(c, str) else "none",
+                                       repo.area_noun(name)))
     return repo.memo(key, compute)
 
 

@@ -205,8 +205,11 @@ def compare_table(columns: list[dict], rows_by_indicator: pd.DataFrame) -> html.
                     **{"aria-label": "Comparison table (scrollable)"})
 
 
-def ward_list(layer, href_for, authority_label) -> html.Div:
-    """The map's text alternative: the shown wards with their values (first 100)."""
+def ward_list(layer, href_for, authority_label,
+              noun: tuple[str, str] = ("a ward", "wards")) -> html.Div:
+    """The map's text alternative: the shown areas with their values (first 100);
+    ``noun`` is what the set's areas are called (``Repository.area_noun``)."""
+    one, many = noun[0].split()[-1], noun[1]
     frame = layer.values.sort_values(["name", "code"])
     total = len(frame)
     rows = []
@@ -217,15 +220,15 @@ def ward_list(layer, href_for, authority_label) -> html.Div:
             html.Td(r.code), html.Td(authority_label(r.parent_code)),
             html.Td(r.display, className="num"), html.Td(status(r.status)),
         ]))
-    note = (f"Showing the first {MAX_LIST_ROWS} of {total:,} wards: choose a local authority "
-            "or download the CSV for all." if total > MAX_LIST_ROWS else f"{total:,} wards.")
+    note = (f"Showing the first {MAX_LIST_ROWS} of {total:,} {many}: choose a local authority "
+            "or download the CSV for all." if total > MAX_LIST_ROWS else f"{total:,} {many}.")
     return html.Div([
         html.P(note, className="note"),
         html.Div(html.Table([
-            html.Caption(f"Wards on the map: {layer.metric.label}"),
-            html.Thead(html.Tr([_th("Ward"), _th("Code"), _th("Local authority"), _th("Value"),
+            html.Caption(f"{many.capitalize()} on the map: {layer.metric.label}"),
+            html.Thead(html.Tr([_th(one.capitalize()), _th("Code"), _th("Local authority"), _th("Value"),
                                 _th("Status")])),
             html.Tbody(rows)], className="data compact", id="ward-table"),
             className="scroll", tabIndex=0, role="region",
-            **{"aria-label": "Wards on the map (scrollable)"}),
+            **{"aria-label": f"{many.capitalize()} on the map (scrollable)"}),
     ])

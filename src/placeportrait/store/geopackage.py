@@ -48,19 +48,6 @@ def _unique_key(table: sa.Table) -> list[str]:
     return [c.name for c in unique.columns]
 
 
-def _delete_all_but(conn, table: sa.Table, keys: pd.DataFrame, scope: list) -> None:
-    """Within a write: delete the rows of ``scope`` whose key is not one of ``keys``."""
-    kept = sa.Table("placeportrait_kept_keys", sa.MetaData(),
-                    *[sa.Column(c, table.c[c].type) for c in keys.columns],
-                    prefixes=["TEMPORARY"])
-    kept.drop(conn, checkfirst=True)
-    kept.create(conn)
-    conn.execute(sa.insert(kept), keys.to_dict("records"))
-    row_key = sa.tuple_(*[table.c[c] for c in keys.columns])
-    conn.execute(sa.delete(table).where(*scope, row_key.not_in(sa.select(*kept.c))))
-    kept.drop(conn)
-
-
 def _check_integrity(path: Path, thorough: bool) -> None:
     """Refuse a working copy that SQLite does not find sound.
 
@@ -292,7 +279,19 @@ class GeoPackageStore(Store):
                            f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {update}")
         held = conn.execute(sa.select(sa.func.count()).select_from(table).where(*scope)).scalar()
         if held != len(frame):
-            _delete_all_but(conn, table, frame[key], scope)
+            self._delete_all_but(conn, table, frame[key], scope)
+
+    def _delete_all_but(self, conn, table: sa.Table, keys: pd.DataFrame, scope: list) -> None:
+        """Within a write: delete the rows of ``scope`` whose key is not one of ``keys``."""
+        kept = sa.Table("placeportrait_kept_keys", sa.MetaData(),
+                        *[sa.Column(c, table.c[c].type) for c in keys.columns],
+                        prefixes=["TEMPORARY"])
+        kept.drop(conn, checkfirst=True)
+        kept.create(conn)
+        self._insert_frame(conn, kept, keys)
+        row_key = sa.tuple_(*[table.c[c] for c in keys.columns])
+        conn.execute(sa.delete(table).where(*scope, row_key.not_in(sa.select(*kept.c))))
+        kept.drop(conn)
 
     @contextmanager
     def _write(self):

@@ -59,8 +59,9 @@ def create_indexes(conn, migration: Migration) -> None:
     for name in migration.dropped_indexes:
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")  # a name of ours, not input
     for name in migration.indexes:
-        if index(name) is not None:
-            index(name).create(conn, checkfirst=True)
+        found = index(name)
+        if found is not None:
+            found.create(conn, checkfirst=True)
 
 
 def pending(applied: set[int], target: int = LATEST) -> list[Migration]:
