@@ -213,6 +213,12 @@ def test_classes_are_natural_breaks_with_no_data_apart():
     assert map_lib.classify(np.full(3, np.nan)).k == 0
     ties = map_lib.classify(np.r_[np.zeros(15), np.arange(1, 7) * 5.0])
     assert ties.k >= 2 and sorted(set(ties.yb)) == list(range(ties.k))  # no empty class
+    # more distinct values than classes, but the evenly spaced sample holds only three:
+    # mostly zero, as an indicator with data in few of the UK's wards
+    sparse = np.r_[np.zeros(8000), 50.0, 60.0, 70.0, 80.0, 90.0, np.full(400, 100.0)]
+    drawn = map_lib.classify(sparse, k=5)
+    assert 2 <= drawn.k <= 3 and drawn.lower[0] == 0 and drawn.upper[-1] == 100
+    assert sorted(set(drawn.yb)) == list(range(drawn.k))
 
 
 def test_palette_is_viridis_with_the_worse_end_dark():

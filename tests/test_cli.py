@@ -51,7 +51,7 @@ def test_demo_on_the_embedded_default(capsys, tmp_path):
         assert f"{pid}: 21 of 21 areas have data" in out
     assert (tmp_path / "home" / "placeportrait.gpkg").exists()
     code, out, _ = run(capsys, "db", "status")
-    assert "schema version 8" in out and "areas: 298 rows" in out and "scores: 1,638 rows" in out
+    assert "schema version 9" in out and "areas: 298 rows" in out and "scores: 1,638 rows" in out
     assert "similar_wards: 210 rows" in out  # 10 for each of the 21 wards
     # Running the demo again replaces, never duplicates.
     assert run(capsys, "demo", "--no-serve")[0] == 0

@@ -216,7 +216,10 @@ def test_readers_see_the_old_or_the_new_load_never_a_mix(loaded):
 
     process = ctx.Process(target=writer, args=(url, meta, LOADS, ready, seen, failed))
     process.start()
-    ready.wait(timeout=300)  # a safety net only; the readers start once the writer has
+    for _ in range(300):  # a safety net only; the readers start once the writer has
+        if ready.wait(timeout=1) or not process.is_alive():
+            break
+    assert ready.is_set(), f"the writer ended (exit {process.exitcode}) before its first load"
     readers = [threading.Thread(target=read_store), threading.Thread(target=read_app)]
     for thread in readers:
         thread.start()

@@ -111,6 +111,14 @@ def test_export_carries_the_references_and_labels_the_set_mean(demo_store):
     assert income["set_mean"].iloc[0] == pytest.approx(income["value"].mean())
 
 
+def test_nation_letter_reads_each_code():
+    codes = pd.Series(["E05000001", " w05000002", "S13002516", "95AA01", "N21000001",
+                       None, "X1"], index=range(10, 17))
+    got = references.nation_letter(codes)
+    assert list(got.index) == list(codes.index)
+    assert got.tolist() == ["E", "W", "S", "N", "N", pd.NA, pd.NA]  # no code: no nation
+
+
 def test_an_extract_never_passes_for_the_nation():
     table = pd.DataFrame({"code": [f"E01{n:06d}" for n in range(138)], "period": "2019",
                           "value": 10.0, "weight": 100.0})

@@ -93,6 +93,35 @@ def test_each_value_sits_beside_the_median_of_its_similar_wards(demo_store_url):
     assert checked > 40
 
 
+def test_medians_count_only_similar_wards_with_a_value(monkeypatch):
+    """The median and count of each ward's similar wards that have a value, per indicator
+    and period, worked here by hand; wards without similar wards or whose similar wards
+    have no value get no data and a count of 0; the chunking changes nothing."""
+    values = pd.DataFrame(
+        [("A", "x", "2020", 1.0), ("B", "x", "2020", 3.0), ("C", "x", "2020", 10.0),
+         ("D", "x", "2020", None), ("A", "x", "2021", 5.0), ("B", "y", "2020", 7.0)],
+        columns=["area_code", "indicator", "period", "value"])
+    similar = pd.DataFrame(
+        [("A", 1, "B"), ("A", 2, "C"), ("A", 3, "D"), ("B", 1, "A"), ("C", 1, "D"),
+         ("C", 2, "Z")],  # Z: not in the set, so no value
+        columns=["area_code", "rank", "similar_code"]).assign(distance=0.0, run_id="r")
+    table = values[["area_code", "indicator", "period"]]
+    expected = {("A", "x", "2020"): (6.5, 2), ("B", "x", "2020"): (1.0, 1),
+                ("C", "x", "2020"): (None, 0), ("D", "x", "2020"): (None, 0),
+                ("A", "x", "2021"): (None, 0), ("B", "y", "2020"): (None, 0)}
+    for chunk in (4096, 1):
+        monkeypatch.setattr(similar_wards, "MEDIAN_CHUNK", chunk)
+        got = similar_wards.medians(table, values, similar)
+        assert list(got["area_code"]) == list(table["area_code"])
+        for row in got.itertuples():
+            median, count = expected[(row.area_code, row.indicator, row.period)]
+            assert row.similar_count == count
+            assert (np.isnan(row.similar_median) if median is None
+                    else row.similar_median == median)
+    none = similar_wards.medians(table, values, similar.iloc[:0])
+    assert none["similar_median"].isna().all() and (none["similar_count"] == 0).all()
+
+
 def test_nearest_stays_within_each_nation_and_breaks_ties_by_code():
     f = list(ward_context.FEATURES)
     rows = {

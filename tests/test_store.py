@@ -39,9 +39,45 @@ def test_existing_store_upgrades_in_place(store_url):
     old._write_boundary_set({**p.meta, "loaded_at": "2024-01-01T00:00:00+00:00",
                              "area_count": len(p.areas)}, p.areas)
     applied = old.init()
-    assert [m.version for m in applied] == [2, 3, 4, 5, 6, 7, 8]
+    assert [m.version for m in applied] == [2, 3, 4, 5, 6, 7, 8, 9]
     assert old.boundary_set("gm")["area_count"] == 215
     assert len(old.read_areas("gm")) == 215
+
+
+def test_thresholds_move_out_of_the_score_rows(store_url):
+    """Migration 9: a store whose score rows each carry their threshold, baseline,
+    citation and time keeps one row of them per indicator and period, and reads back the
+    same scores."""
+    import sqlalchemy as sa
+
+    old = open_store(store_url)
+    old.init(target=8)
+    with old._write() as conn:
+        for column, kind in (("threshold", "FLOAT"), ("baseline", "FLOAT"),
+                             ("threshold_source", "TEXT"), ("scored_at", "TEXT")):
+            conn.exec_driver_sql(f"ALTER TABLE scores ADD COLUMN {column} {kind}")
+        conn.execute(sa.text(
+            "INSERT INTO scores (boundary_set, area_code, indicator, period, ring, dimension, "
+            "value, threshold, baseline, threshold_source, ratio, shortfall, overshoot, status, "
+            "scored_at) VALUES (:s, :a, :i, :p, 'social', 'income', :v, 0.0, 100.0, :c, :r, "
+            ":r, 0.0, 'shortfall', '2026-01-01T00:00:00+00:00')"),
+            [{"s": "gm", "a": a, "i": i, "p": p, "v": v, "c": f"cited for {i}", "r": v / 100}
+             for a, v in (("E05000001", 12.0), ("E05000002", 7.5))
+             for i in ("income", "employment") for p in ("2019", "2025")])
+        p = _prepared()
+        old._insert_set_rows(conn, {**p.meta, "loaded_at": "2024-01-01T00:00:00+00:00",
+                                    "area_count": len(p.areas)}, None)
+    assert [m.version for m in old.init()] == [9]
+    scores = old.read_scores("gm")
+    assert len(scores) == 8 and set(scores["threshold_source"]) == {"cited for income",
+                                                                    "cited for employment"}
+    assert (scores["baseline"] == 100.0).all() and (scores["threshold"] == 0.0).all()
+    assert set(scores["scored_at"]) == {"2026-01-01T00:00:00+00:00"}
+    assert old.score_thresholds("gm", "income") == (0.0, 100.0, "cited for income")
+    assert old.status()["counts"]["score_thresholds"] == 4
+    with old.engine().connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("scores")}
+    assert not columns & {"threshold", "baseline", "threshold_source", "scored_at"}
 
 
 def test_roundtrip_areas(store):
@@ -276,3 +312,25 @@ def test_a_load_leaves_exactly_its_own_rows(store):
     assert sorted(zip(kept["source_code"], kept["period"])) == sorted(
         [(f"L{c}", "2020") for c in codes] + [(f"L{c}", "2021") for c in codes[1:]])
     assert set(kept.loc[kept["period"] == "2021", "value"]) == {1.5}
+    # one threshold row per period, each stamped by the write that scored it
+    assert scores["threshold_source"].notna().all() and scores["scored_at"].notna().all()
+    stamps = scores.groupby("period")["scored_at"].unique()
+    assert len(stamps["2020"]) == 1 and len(stamps["2021"]) == 1
+    assert stamps["2021"][0] > stamps["2020"][0]
+    assert store.status()["counts"]["score_thresholds"] == 2
+
+
+def test_a_period_scored_against_two_thresholds_is_refused(store):
+    import pandas as pd
+
+    p = _prepared()
+    store.replace_boundary_set(p.meta, p.areas)
+    codes = sorted(store.read_area_table("gm")["code"])[:2]
+    scores = pd.DataFrame({
+        "area_code": codes, "indicator": "income", "period": "2025", "ring": "social",
+        "dimension": "income", "value": [5.0, 6.0], "threshold": [0.0, 1.0],
+        "baseline": 100.0, "threshold_source": "cited", "ratio": 0.05, "shortfall": 0.05,
+        "overshoot": 0.0, "status": "shortfall"})
+    with pytest.raises(StoreError, match="income for 2025 use more than one threshold"):
+        store.replace_scores("gm", scores)
+    assert store.read_scores("gm").empty

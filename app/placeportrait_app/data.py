@@ -334,7 +334,8 @@ class Repository:
         return tuple(self.sets()["name"])
 
     def _read_version(self, name: str) -> tuple[str | None, str | None]:
-        b, r, s, i = (schema.boundary_sets.c, schema.runs.c, schema.scores.c, schema.indicators.c)
+        b, r, s, i = (schema.boundary_sets.c, schema.runs.c, schema.score_thresholds.c,
+                      schema.indicators.c)
         query = sa.select(
             sa.select(b.loaded_at).where(b.name == name).scalar_subquery(),
             sa.select(sa.func.max(r.finished_at)).where(r.boundary_set == name).scalar_subquery(),
@@ -377,7 +378,7 @@ class Repository:
     def scored_sets(self) -> set[str]:
         checked, found = self._scored
         if found is None or time.monotonic() - checked > self.ttl:
-            s = schema.scores.c
+            s = schema.score_thresholds.c  # a row per indicator and period scored
             with self.store.connect() as conn:
                 found = {row[0] for row in conn.execute(sa.select(s.boundary_set).distinct())}
             self._scored = (time.monotonic(), found)

@@ -71,9 +71,12 @@ def classify(values, k: int = CLASSES) -> Classification:
         ordered = np.sort(data)
         sample = ordered[np.linspace(0, ordered.size - 1, min(ordered.size, JENKS_SAMPLE))
                          .astype(int)]
+        # the sample may hold fewer distinct values than the data (a national indicator
+        # that is 0 in most wards), and Fisher-Jenks refuses more classes than values
+        classes_found = min(k, np.unique(sample).size)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            bins = np.array(mapclassify.FisherJenks(sample, k=k).bins, dtype=float)
+            bins = np.array(mapclassify.FisherJenks(sample, k=classes_found).bins, dtype=float)
         bins[-1] = ordered[-1]
         classes = np.searchsorted(bins, data, side="left")
         used = np.unique(classes)

@@ -59,7 +59,7 @@ def source_set(sets: dict[str, frozenset], codes) -> str | None:
 
 def pieces(ward: gpd.GeoSeries, sources: gpd.GeoDataFrame,
            share: float = SLIVER_SHARE) -> pd.DataFrame:
-    """The small areas of ``sources`` (``code`` + geometry) inside the ward (a one-row
+    r"""The small areas of ``sources`` (``code`` + geometry) inside the ward (a one-row
     GeoSeries), with the share of each small area's ground in the ward,
     :math:`|i \cap w| / |i|`, and the share of the ward's ground it covers,
     :math:`|i \cap w| / |w|`, both measured in EPSG:27700. Slivers are left out.

@@ -121,7 +121,7 @@ def refresh_store_layers(conn: sqlite3.Connection) -> None:
     require; ``layer_styles`` is rewritten for them.
     """
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    if not {"areas", "boundary_sets", "scores"} <= tables:
+    if not {"areas", "boundary_sets", "scores", "score_thresholds"} <= tables:
         return  # a store not yet initialised
     state = _state(conn)
     if STATE_TABLE in tables and conn.execute(f"SELECT state FROM {STATE_TABLE}").fetchone() == (state,):
@@ -162,8 +162,9 @@ def _state(conn: sqlite3.Connection) -> str:
     written (every write of scores stamps them with its time)."""
     sets = conn.execute("SELECT group_concat(name || '@' || loaded_at, ',') FROM "
                         "(SELECT name, loaded_at FROM boundary_sets ORDER BY name)").fetchone()
-    scores = conn.execute("SELECT COUNT(*), MAX(scored_at) FROM scores").fetchone()
-    return f"{sets[0]}|{scores[0]}|{scores[1]}|{VIEW_PREFIX}{len(SUMMARY_FIELDS)}"
+    count = conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+    scored = conn.execute("SELECT MAX(scored_at) FROM score_thresholds").fetchone()[0]
+    return f"{sets[0]}|{count}|{scored}|{VIEW_PREFIX}{len(SUMMARY_FIELDS)}"
 
 
 def _add_view(conn: sqlite3.Connection, boundary_set: str, description: str) -> None:

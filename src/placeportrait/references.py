@@ -78,10 +78,14 @@ COLUMNS = ["period", "level", "code", "name", "value", "method"]
 
 
 def nation_letter(codes: pd.Series) -> pd.Series:
-    """E, W, S or N from a GSS code; Northern Irish SOA 2001 codes start ``95``."""
-    text = codes.astype("string").str.strip().str.upper()
+    """E, W, S or N from a GSS code; Northern Irish SOA 2001 codes start ``95``. Each
+    distinct code is read once (a national table repeats each ward's code per value)."""
+    index, uniques = pd.factorize(codes)
+    text = pd.Series(uniques, dtype="string").str.strip().str.upper()
     letter = text.str[:1].where(text.str[:1].isin(list(NATION_GSS)))
-    return letter.mask(text.str.startswith("95"), "N")
+    letter = letter.mask(text.str.startswith("95"), "N")
+    found = pd.array(letter.to_numpy(object)[index], dtype="string")
+    return pd.Series(found, index=codes.index).where(index >= 0)
 
 
 def whole_nations(codes: pd.Series, level: str | None, vintage: str | None) -> dict[str, str]:

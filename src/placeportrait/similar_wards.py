@@ -21,6 +21,7 @@ wards' median value beside each ward's value, for the export, the app and the re
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from placeportrait.doughnut import NATIONS
 from placeportrait.ward_context import FEATURES
 
 K = 10
+MEDIAN_CHUNK = 4096  # wards whose similar wards' values :func:`medians` stacks at once
 CHUNK = 512  # wards compared at once: CHUNK × wards distances in memory
 
 
@@ -83,17 +85,42 @@ def _nearest_in(part: pd.DataFrame, k: int) -> pd.DataFrame:
 def medians(table: pd.DataFrame, values: pd.DataFrame, similar: pd.DataFrame) -> pd.DataFrame:
     """``table`` (``area_code, indicator, period`` per row) with ``similar_median`` (the
     median value of the ward's similar wards that have one) and ``similar_count`` (how
-    many of them have one). A ward with no similar wards gets no data and a count of 0."""
+    many of them have one). A ward with no similar wards gets no data and a count of 0.
+
+    The values are laid out as a matrix, one row per area and one column per indicator
+    and period, so each ward's medians are one ``nanmedian`` over the rows of its similar
+    wards, not a group-by over every (ward, similar ward, value) triple.
+    """
     out = table.drop(columns=["similar_median", "similar_count"], errors="ignore")
-    if similar.empty:
+    if similar.empty or values.empty:
         return out.assign(similar_median=np.nan, similar_count=0)
-    known = values.loc[values["value"].notna(), ["area_code", "indicator", "period", "value"]]
-    pairs = similar[["area_code", "similar_code"]].merge(
-        known.rename(columns={"area_code": "similar_code"}), on="similar_code")
-    summary = (pairs.groupby(["area_code", "indicator", "period"])["value"]
-               .agg(similar_median="median", similar_count="size").reset_index())
-    out = out.merge(summary, on=["area_code", "indicator", "period"], how="left")
-    out["similar_count"] = out["similar_count"].fillna(0).astype(int)
+    areas = pd.Index(pd.unique(pd.concat([values["area_code"], similar["area_code"],
+                                          similar["similar_code"], out["area_code"]])))
+    columns = pd.MultiIndex.from_frame(values[["indicator", "period"]].drop_duplicates())
+    grid = np.full((len(areas) + 1, len(columns)), np.nan)  # the last row: no area
+    grid[areas.get_indexer(values["area_code"]),
+         columns.get_indexer(pd.MultiIndex.from_frame(values[["indicator", "period"]]))] = (
+        values["value"].to_numpy(float))
+    ranked = similar.sort_values(["area_code", "rank"])
+    width = int(ranked.groupby("area_code").size().max())
+    neighbours = np.full((len(areas), width), len(areas))  # padded with the empty row
+    ward = areas.get_indexer(ranked["area_code"])
+    slot = ranked.groupby("area_code").cumcount().to_numpy()
+    neighbours[ward, slot] = areas.get_indexer(ranked["similar_code"])
+    counts = np.zeros((len(areas), len(columns)), dtype=int)
+    middle = np.full((len(areas), len(columns)), np.nan)
+    for start in range(0, len(areas), MEDIAN_CHUNK):  # each stack at most ~100 MB
+        part = slice(start, start + MEDIAN_CHUNK)
+        stacked = grid[neighbours[part]]  # area × similar ward × column
+        counts[part] = np.isfinite(stacked).sum(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: no data
+            middle[part] = np.nanmedian(stacked, axis=1)
+    row = areas.get_indexer(out["area_code"])
+    col = columns.get_indexer(pd.MultiIndex.from_frame(out[["indicator", "period"]]))
+    found = col >= 0
+    out["similar_median"] = np.where(found, middle[row, np.where(found, col, 0)], np.nan)
+    out["similar_count"] = np.where(found, counts[row, np.where(found, col, 0)], 0).astype(int)
     return out
 
 

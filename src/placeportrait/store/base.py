@@ -44,6 +44,25 @@ def check_set_name(name: str) -> str:
     return name
 
 
+SCORE_COLUMNS = ["boundary_set", "area_code", "indicator", "period", "ring", "dimension",
+                 "value", "threshold", "baseline", "threshold_source", "ratio", "shortfall",
+                 "overshoot", "status", "scored_at"]
+
+
+def _score_terms(scores: pd.DataFrame) -> pd.DataFrame:
+    """``boundary_set, indicator, period, threshold, baseline, threshold_source``: what
+    each indicator's scores of a period were scored against. One row each: a period
+    scored against two thresholds is refused, since one row could not say which."""
+    key = ["boundary_set", "indicator", "period"]
+    terms = scores[[*key, "threshold", "baseline", "threshold_source"]].drop_duplicates()
+    twice = terms.duplicated(key, keep=False)
+    if twice.any():
+        first = terms.loc[twice].iloc[0]
+        raise StoreError(f"scores of {first['indicator']} for {first['period']} use more "
+                         "than one threshold; score each indicator against one")
+    return terms
+
+
 def _frame(result, table: sa.Table) -> pd.DataFrame:
     """A result as a DataFrame; plain tuples build one 5× faster than Row objects."""
     return pd.DataFrame.from_records([tuple(row) for row in result],
@@ -296,8 +315,8 @@ class Store(ABC):
         """Remove a set, its areas and everything derived from it, atomically."""
         self.boundary_set(name)  # raises if unknown
         with self._write() as conn:
-            for table in (schema.scores, schema.indicator_values, schema.reference_values,
-                          schema.source_values):
+            for table in (schema.scores, schema.score_thresholds, schema.indicator_values,
+                          schema.reference_values, schema.source_values):
                 conn.execute(sa.delete(table).where(table.c.boundary_set == name))
             self._delete_set_rows(conn, name)
 
@@ -525,26 +544,39 @@ class Store(ABC):
             self._swap_scores(conn, boundary_set, scores)
 
     def _replace_indicator_scores(self, conn, boundary_set, indicator, periods, scores) -> None:
-        s = schema.scores.c
-        self._swap_scores(conn, boundary_set, scores, s.indicator == indicator,
-                          s.period.in_(periods))
+        self._swap_scores(conn, boundary_set, scores, indicator, periods)
 
-    def _swap_scores(self, conn, boundary_set: str, scores: pd.DataFrame, *where) -> None:
-        """Within a write: delete the set's scores matching ``where`` and insert ``scores``,
-        stamped now."""
+    def _swap_scores(self, conn, boundary_set: str, scores: pd.DataFrame,
+                     indicator: str | None = None, periods=None) -> None:
+        """Within a write: make the set's scores (of ``indicator`` in ``periods``, if
+        given) exactly ``scores``; their thresholds are kept once per indicator and period
+        (``score_thresholds``), stamped now."""
         self._serialise(conn, "scores", boundary_set)
-        rows = scores.assign(boundary_set=boundary_set, scored_at=utcnow())
+
+        def scope(table: sa.Table) -> list:
+            c = table.c
+            return [c.boundary_set == boundary_set,
+                    *([] if indicator is None else [c.indicator == indicator]),
+                    *([] if periods is None else [c.period.in_(periods)])]
+
+        rows = scores.assign(boundary_set=boundary_set)
         self._replace_rows(conn, schema.scores, rows[[c.name for c in schema.scores.columns]],
-                           [schema.scores.c.boundary_set == boundary_set, *where])
+                           scope(schema.scores))
+        terms = _score_terms(rows).assign(scored_at=utcnow())
+        conn.execute(sa.delete(schema.score_thresholds).where(*scope(schema.score_thresholds)))
+        self._insert_frame(conn, schema.score_thresholds,
+                           terms[[c.name for c in schema.score_thresholds.columns]])
 
     def score_thresholds(self, boundary_set: str, indicator: str) -> tuple | None:
         """(threshold, baseline, threshold_source) the set's scores of ``indicator`` use now,
         or None when it has no scores."""
-        s = schema.scores.c
+        t = schema.score_thresholds.c
         with self.engine().connect() as conn:
-            row = conn.execute(sa.select(s.threshold, s.baseline, s.threshold_source).where(
-                s.boundary_set == boundary_set, s.indicator == indicator).limit(1)).first()
-        return None if row is None else (float(row[0]), float(row[1] or 0.0), row[2])
+            row = conn.execute(sa.select(t.threshold, t.baseline, t.threshold_source).where(
+                t.boundary_set == boundary_set, t.indicator == indicator).limit(1)).first()
+        if row is None:
+            return None
+        return (None if row[0] is None else float(row[0]), float(row[1] or 0.0), row[2])
 
     def score_counts(self, boundary_set: str) -> pd.DataFrame:
         """The set's scores counted by ``indicator, period, status`` (column ``n``): what a
@@ -558,14 +590,22 @@ class Store(ABC):
                                 columns=["indicator", "period", "status", "n"])
 
     def read_scores(self, boundary_set: str) -> pd.DataFrame:
+        """The set's scores (:data:`SCORE_COLUMNS`), each beside the threshold, baseline,
+        citation and time it was scored with, by indicator, area and period."""
         self.boundary_set(boundary_set)
-        s = schema.scores.c
+        s, t = schema.scores.c, schema.score_thresholds.c
         with self.engine().connect() as conn:
             frame = _frame(conn.execute(sa.select(schema.scores).where(s.boundary_set == boundary_set)
                                         .order_by(s.indicator, s.area_code, s.period)), schema.scores)
+            terms = _frame(conn.execute(sa.select(schema.score_thresholds)
+                                        .where(t.boundary_set == boundary_set)),
+                           schema.score_thresholds)
+        # one citation object per indicator and period, shared by its rows
+        frame = frame.merge(terms.drop(columns="boundary_set"), on=["indicator", "period"],
+                            how="left", validate="many_to_one")
         for column in ("value", "threshold", "baseline", "ratio", "shortfall", "overshoot"):
             frame[column] = frame[column].astype(float)
-        return frame
+        return frame[SCORE_COLUMNS]
 
     # -- cached crosswalks -------------------------------------------------------------------
     def read_crosswalk(self, fingerprint: str, boundary_set: str) -> pd.DataFrame | None:

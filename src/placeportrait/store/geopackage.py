@@ -97,6 +97,16 @@ def _fsync_directory(directory: Path) -> None:
         os.close(dir_fd)
 
 
+def _compact(path: Path) -> None:
+    """Give back the pages a migration freed by moving rows (SQLite keeps them for reuse),
+    so every later write copies a smaller file."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
 class GeoPackageStore(Store):
     kind = "geopackage"
 
@@ -226,10 +236,12 @@ class GeoPackageStore(Store):
                                 ),
                                 {"t": name, "d": f"placeportrait: {m.description}"},
                             )
-                        migrations.create_indexes(conn, m)
+                        migrations.complete(conn, m)
                     self._record_migrations(conn, todo)
             finally:
                 engine.dispose()
+            if any(m.then is not None for m in todo):
+                _compact(work)
 
     @staticmethod
     def _has_layer(path: Path, layer: str) -> bool:

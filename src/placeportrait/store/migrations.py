@@ -7,7 +7,10 @@ existing database upgrades in place. Append new migrations; never edit an old on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from placeportrait.store import schema
 
@@ -19,6 +22,27 @@ class Migration:
     tables: tuple[str, ...]
     indexes: tuple[str, ...] = ()  # indexes added to tables of earlier migrations
     dropped_indexes: tuple[str, ...] = ()  # indexes of earlier migrations it replaces
+    then: Callable | None = None  # moves existing rows into its tables, given a Connection
+
+
+# Before migration 9 every score row carried its threshold, baseline, citation and time.
+MOVED_SCORE_COLUMNS = ("threshold", "baseline", "threshold_source", "scored_at")
+
+
+def move_score_thresholds(conn) -> None:
+    """Migration 9: each (set, indicator, period)'s threshold, baseline, citation and
+    scoring time, from the score rows that repeated them into ``score_thresholds``; then
+    those columns are dropped. A store created at version 9 has nothing to move."""
+    held = {c["name"] for c in sa.inspect(conn).get_columns("scores")}
+    if "threshold_source" not in held:
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO score_thresholds (boundary_set, indicator, period, threshold, baseline, "
+        "threshold_source, scored_at) SELECT boundary_set, indicator, period, MAX(threshold), "
+        "MAX(baseline), MAX(threshold_source), MAX(scored_at) FROM scores "
+        "GROUP BY boundary_set, indicator, period")
+    for column in MOVED_SCORE_COLUMNS:  # names of ours, not input
+        conn.exec_driver_sql(f"ALTER TABLE scores DROP COLUMN {column}")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -38,6 +62,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "indexes of values and scores by indicator and period",
               (), indexes=("indicator_values_scope", "scores_scope"),
               dropped_indexes=("indicator_values_indicator", "scores_indicator")),
+    Migration(9, "thresholds and scoring times kept once per indicator and period, not per score",
+              ("score_thresholds",), then=move_score_thresholds),
 )
 
 LATEST = MIGRATIONS[-1].version
@@ -53,9 +79,16 @@ def index(name: str):
                  if i.name == name), None)
 
 
+def complete(conn, migration: Migration) -> None:
+    """After a migration's tables exist: its indexes on existing tables (a new table
+    already has its own), the indexes it replaces dropped, and its rows moved."""
+    create_indexes(conn, migration)
+    if migration.then is not None:
+        migration.then(conn)
+
+
 def create_indexes(conn, migration: Migration) -> None:
-    """A migration's indexes on existing tables (a new table already has its own), and
-    the indexes it replaces dropped."""
+    """A migration's indexes on existing tables, and the indexes it replaces dropped."""
     for name in migration.dropped_indexes:
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")  # a name of ours, not input
     for name in migration.indexes:

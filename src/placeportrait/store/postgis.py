@@ -49,7 +49,7 @@ class PostGISStore(Store):
                     for name in m.tables:
                         if not has_own_table(conn, name):
                             migrations.table(name).create(conn)
-                    migrations.create_indexes(conn, m)
+                    migrations.complete(conn, m)
                 self._record_migrations(conn, todo)
         except ProgrammingError as exc:
             raise StoreError(f"cannot create the schema in {self.describe()}: {exc.orig}") from None

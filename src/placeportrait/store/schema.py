@@ -166,20 +166,32 @@ scores = Table(
     Column("ring", Text, nullable=False),
     Column("dimension", Text, nullable=False),
     Column("value", Float),
-    Column("threshold", Float),
-    Column("baseline", Float),
-    Column("threshold_source", Text),
     Column("ratio", Float),
     Column("shortfall", Float),
     Column("overshoot", Float),
     Column("status", Text, nullable=False),
-    Column("scored_at", Text, nullable=False),
     UniqueConstraint("boundary_set", "area_code", "indicator", "period", name="scores_key"),
 )
 # Runs replace one indicator's scores for its periods: without this, each delete scans
 # every score of the set (migration 8; before, (boundary_set, indicator), which SQLite
 # passed over for the unique key once the period was in the condition).
 Index("scores_scope", scores.c.boundary_set, scores.c.indicator, scores.c.period)
+
+# What each indicator's scores of a period were scored against, and when: one row for all
+# the set's areas (migration 9; before, every score row repeated them, and the citation
+# alone was 60% of a national store's scores). Written in the same unit as the scores.
+score_thresholds = Table(
+    "score_thresholds",
+    metadata,
+    Column("boundary_set", Text, nullable=False),
+    Column("indicator", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("threshold", Float),
+    Column("baseline", Float),
+    Column("threshold_source", Text),
+    Column("scored_at", Text, nullable=False),
+    UniqueConstraint("boundary_set", "indicator", "period", name="score_thresholds_key"),
+)
 
 # A council's own dimensions (``local_dimensions.yaml``), written with the first run of an
 # indicator in one, so the app and reports draw them without the plugin folder.
