@@ -34,6 +34,9 @@ CLI = [sys.executable, "-m", "placeportrait.cli"]
 def timed(args: list[str], env: dict) -> tuple[float, str, int]:
     start = time.perf_counter()
     done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True)
+    if done.returncode:  # say what failed, below the table's rows
+        failed = [line for line in done.stdout.splitlines() if line.startswith("failed ")]
+        print("\n".join(failed + done.stderr.splitlines()[-3:]), file=sys.stderr)
     return time.perf_counter() - start, done.stdout, done.returncode
 
 

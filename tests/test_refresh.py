@@ -83,6 +83,34 @@ def test_refresh_runs_what_it_finds_and_reports_every_indicator(store_url, capsy
     assert rural.gt(0).sum() == 1  # Trafford's one rural LSOA (E01006087), in Bowdon
 
 
+def test_similar_wards_are_kept_while_their_inputs_are_unchanged(gpkg_url, capsys, data_dir):
+    """A second refresh with the same files keeps the similar wards (no new build run);
+    a changed classification file, or a reloaded set, builds them again."""
+    load_trafford(gpkg_url, capsys)
+    store = open_store(gpkg_url)
+
+    def refresh_similar() -> str:
+        _, out, _ = cli(capsys, gpkg_url, "refresh", "--boundary-set", WARDS,
+                        "--data-dir", data_dir)
+        return next(line for line in out.splitlines() if "similar wards" in line)
+
+    def builds() -> int:
+        return len(store.runs("ward_context"))
+
+    first = refresh_similar()
+    assert "kept" not in first and builds() == 1
+    similar = store.read_similar_wards(WARDS)
+    again = refresh_similar()
+    assert again.startswith("ok       similar wards: 21 of 21 wards") and builds() == 1
+    assert "; kept: the same files and boundaries as the build of " in again
+    pd.testing.assert_frame_equal(store.read_similar_wards(WARDS), similar)
+    oac = data_dir / "uk_oac2021_oa.csv"
+    oac.write_text(oac.read_text() + "\n")  # the same rows, another file
+    assert "kept" not in refresh_similar() and builds() == 2
+    load_trafford(gpkg_url, capsys)  # reloading the set removes them: built again
+    assert "kept" not in refresh_similar() and builds() == 3
+
+
 def test_source_geometry_tiles_are_built_alongside_and_kept(store_url, capsys, tmp_path):
     """A refresh loads the LSOA 2021 boundaries it finds without waiting for their tiles;
     by the time it ends, the set's tiles are kept for that load and hold every LSOA."""

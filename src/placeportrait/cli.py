@@ -457,7 +457,7 @@ def _refresh_similar(store, plan, boundary_set: str, data_dir: Path, sets, looku
         return 0
     try:
         result = similar_wards.build(store, boundary_set, plan.context, source_sets=sets,
-                                     lookups=lookups)
+                                     lookups=lookups, reuse=True)
     except PlacePortraitError as exc:
         out.print(f"failed   similar wards: {exc}", markup=False, highlight=False)
         return 1

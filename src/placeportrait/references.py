@@ -218,7 +218,7 @@ def _published_authorities(table: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFr
                       np.where(out["value"].isna(),
                                "no data: the source's row for the authority is suppressed",
                                np.where(carried, "from the source's rows for its predecessor "
-                                        "authorities " + out["predecessors"].fillna("")
+                                        "authorities " + out["predecessors"].astype(object).fillna("")
                                         + " (ONS code history)",
                                         "published by the source for the authority")))
     return pd.DataFrame({"period": out["period"], "level": "authority",

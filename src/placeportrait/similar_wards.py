@@ -20,9 +20,11 @@ wards' median value beside each ward's value, for the export, the app and the re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -155,21 +157,26 @@ class BuildResult:
     with_similar: int        # wards given similar wards
     by_nation: dict          # nation -> (wards in the set, wards profiled)
     plans: tuple[str, ...]   # each small-area geography's route, in words
+    kept_since: str | None = None  # an unchanged build kept (build(reuse=True)): its time
 
     def summary(self) -> str:
         nations = "; ".join(f"{NATIONS[n]} {p:,} of {w:,}"
                             for n, (w, p) in sorted(self.by_nation.items()))
+        kept = (f"; kept: the same files and boundaries as the build of "
+                f"{self.kept_since[:16].replace('T', ' ')} UTC" if self.kept_since else "")
         return (f"similar wards: {self.with_similar:,} of {self.wards:,} wards of "
                 f"{self.boundary_set!r} have a context profile and up to {K} similar wards "
-                f"({nations})")
+                f"({nations}){kept}")
 
 
 def build(store, boundary_set: str, inputs: dict[str, str], *, source_sets=(),
-          lookups=()) -> BuildResult:
+          lookups=(), reuse: bool = False) -> BuildResult:
     """Build and store the set's context profiles and similar wards, in one atomic write.
 
     ``inputs`` maps a :data:`placeportrait.ward_context.SOURCE_NAMES` name to a local
-    file; a required source not given is downloaded from its address.
+    file; a required source not given is downloaded from its address. With ``reuse``
+    (as ``refresh`` does), a set whose last build had the same inputs
+    (:func:`inputs_key`) keeps it, and the result says so.
     """
     from placeportrait import fetch, ward_context
 
@@ -177,6 +184,9 @@ def build(store, boundary_set: str, inputs: dict[str, str], *, source_sets=(),
     store.boundary_set(boundary_set)
     sources = {s.name: fetch.local(inputs[s.name]) if s.name in inputs else fetch.fetch(s.url)
                for s in ward_context.SOURCES if s.name in inputs or s.required}
+    key = inputs_key(store, boundary_set, sources, source_sets, lookups)
+    if reuse and (kept := _kept(store, boundary_set, key)) is not None:
+        return kept
     run_id = store.start_run(plugin="ward_context", plugin_version="1",
                              boundary_set=boundary_set, source=sources["classification"].origin)
     try:
@@ -190,18 +200,58 @@ def build(store, boundary_set: str, inputs: dict[str, str], *, source_sets=(),
                    .dropna(subset=["value"]))
         messages = json.dumps({"sources": ward_context.provenance(sources), "plan": plans,
                                "k": K})
-        store.commit_ward_context(run_id, boundary_set, context, similar, messages=messages)
+        store.commit_ward_context(run_id, boundary_set, context, similar, messages=messages,
+                                  inputs_key=key)
     except BaseException as exc:
         store.fail_run(run_id, str(exc))
         raise
+    return _result(store, boundary_set, shares.index, similar["area_code"], tuple(plans))
+
+
+def inputs_key(store, boundary_set: str, sources: dict, source_sets=(), lookups=()) -> str:
+    """One hash of everything a build depends on: the files' checksums, when the set and
+    each source-geometry set were loaded, the lookups' columns and checksums, :data:`K`
+    and this release. Equal keys give equal profiles and similar wards."""
+    from placeportrait import __version__, fetch
+
+    loaded = store.boundary_sets().set_index("name")["loaded_at"].astype(str).to_dict()
+    parts = {
+        "sources": {name: src.sha256 for name, src in sorted(sources.items())},
+        "set": loaded.get(boundary_set),
+        "source_sets": {name: loaded.get(name) for name in sorted(source_sets)},
+        "lookups": [[fetch.sha256_of(lk.path) if Path(lk.path).is_file() else str(lk.path),
+                     lk.source_col, lk.target_col] for lk in lookups],
+        "k": K, "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _kept(store, boundary_set: str, key: str) -> BuildResult | None:
+    """The set's current build, if its last succeeded with inputs ``key`` and its rows
+    are still there; else None."""
+    runs = store.runs("ward_context")
+    done = runs[(runs["boundary_set"] == boundary_set) & (runs["status"] == "succeeded")]
+    if done.empty or done.iloc[0]["source_checksum"] != key:  # runs: newest first
+        return None
+    similar = store.read_similar_wards(boundary_set)
+    if similar.empty:
+        return None
+    context = store.read_ward_context(boundary_set)
+    plans = tuple(json.loads(done.iloc[0]["messages"] or "{}").get("plan", ()))
+    return _result(store, boundary_set, pd.Index(context["area_code"].unique()),
+                   similar["area_code"], plans, kept_since=str(done.iloc[0]["finished_at"]))
+
+
+def _result(store, boundary_set: str, profiled: pd.Index, similar_codes: pd.Series,
+            plans: tuple, kept_since: str | None = None) -> BuildResult:
     codes = store.read_area_table(boundary_set)["code"].astype(str)
     by_nation = {}
     for letter in NATIONS:
         wards = int((codes.str[:1] == letter).sum())
         if wards:
-            by_nation[letter] = (wards, int((shares.index.str[:1] == letter).sum()))
-    return BuildResult(boundary_set, len(codes), len(shares), similar["area_code"].nunique(),
-                       by_nation, tuple(plans))
+            by_nation[letter] = (wards, int((profiled.str[:1] == letter).sum()))
+    return BuildResult(boundary_set, len(codes), len(profiled), similar_codes.nunique(),
+                       by_nation, plans, kept_since)
 
 
 @dataclass(frozen=True)

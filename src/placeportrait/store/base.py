@@ -506,10 +506,13 @@ class Store(ABC):
 
     # -- ward context and similar wards ----------------------------------------------------
     def commit_ward_context(self, run_id: str, boundary_set: str, context: pd.DataFrame,
-                            similar: pd.DataFrame, *, messages: str) -> None:
+                            similar: pd.DataFrame, *, messages: str,
+                            inputs_key: str | None = None) -> None:
         """Replace a set's context profiles (``area_code, feature, value``) and similar
         wards (``area_code, rank, similar_code, distance``) and mark the run succeeded,
-        in one atomic unit: the neighbours never outlive the profiles they came from."""
+        in one atomic unit: the neighbours never outlive the profiles they came from.
+        ``inputs_key`` (:func:`placeportrait.similar_wards.inputs_key`) is kept as the
+        run's checksum, so an unchanged rebuild can be skipped."""
         with self._write() as conn:
             self._serialise(conn, "ward_context", boundary_set)
             for table, rows in ((schema.ward_context, context), (schema.similar_wards, similar)):
@@ -518,7 +521,8 @@ class Store(ABC):
                                                             run_id=run_id)[
                     [c.name for c in table.columns]])
             conn.execute(sa.update(schema.runs).where(schema.runs.c.run_id == run_id).values(
-                status="succeeded", finished_at=utcnow(), rows=len(similar), messages=messages))
+                status="succeeded", finished_at=utcnow(), rows=len(similar), messages=messages,
+                source_checksum=inputs_key))
 
     def read_ward_context(self, boundary_set: str) -> pd.DataFrame:
         """The set's context profiles, long: ``area_code, feature, value``."""
