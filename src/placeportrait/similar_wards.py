@@ -121,8 +121,9 @@ def medians(table: pd.DataFrame, values: pd.DataFrame, similar: pd.DataFrame) ->
     row = areas.get_indexer(out["area_code"])
     col = columns.get_indexer(pd.MultiIndex.from_frame(out[["indicator", "period"]]))
     found = col >= 0
-    out["similar_median"] = np.where(found, middle[row, np.where(found, col, 0)], np.nan)
-    out["similar_count"] = np.where(found, counts[row, np.where(found, col, 0)], 0).astype(int)
+    col = np.where(found, col, 0)  # a column no value has: read any, then set no data
+    out["similar_median"] = np.where(found, middle[row, col], np.nan)
+    out["similar_count"] = np.where(found, counts[row, col], 0).astype(int)
     return out
 
 

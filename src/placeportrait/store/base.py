@@ -63,6 +63,16 @@ def _score_terms(scores: pd.DataFrame) -> pd.DataFrame:
     return terms
 
 
+def _scope(table: sa.Table, boundary_set: str, indicator: str | None = None,
+           periods=None) -> list:
+    """WHERE clauses for ``table``'s rows of a set, of one indicator and of some periods
+    (each where given): what a run or a scoring replaces."""
+    c = table.c
+    return [c.boundary_set == boundary_set,
+            *([] if indicator is None else [c.indicator == indicator]),
+            *([] if periods is None else [c.period.in_(periods)])]
+
+
 def _frame(result, table: sa.Table) -> pd.DataFrame:
     """A result as a DataFrame; plain tuples build one 5× faster than Row objects."""
     return pd.DataFrame.from_records([tuple(row) for row in result],
@@ -370,9 +380,7 @@ class Store(ABC):
 
         def of_run(table: sa.Table, frame: pd.DataFrame | None):
             """``frame``'s rows of these periods, as rows of ``table``, and their scope."""
-            c = table.c
-            scope = [c.boundary_set == boundary_set, c.indicator == indicator,
-                     c.period.in_(periods)]
+            scope = _scope(table, boundary_set, indicator, periods)
             if frame is None or not len(frame):
                 return pd.DataFrame(columns=[col.name for col in table.columns]), scope
             rows = frame.loc[frame["period"].isin(periods)].assign(
@@ -556,20 +564,11 @@ class Store(ABC):
         given) exactly ``scores``; their thresholds are kept once per indicator and period
         (``score_thresholds``), stamped now."""
         self._serialise(conn, "scores", boundary_set)
-
-        def scope(table: sa.Table) -> list:
-            c = table.c
-            return [c.boundary_set == boundary_set,
-                    *([] if indicator is None else [c.indicator == indicator]),
-                    *([] if periods is None else [c.period.in_(periods)])]
-
         rows = scores.assign(boundary_set=boundary_set)
-        self._replace_rows(conn, schema.scores, rows[[c.name for c in schema.scores.columns]],
-                           scope(schema.scores))
         terms = _score_terms(rows).assign(scored_at=utcnow())
-        conn.execute(sa.delete(schema.score_thresholds).where(*scope(schema.score_thresholds)))
-        self._insert_frame(conn, schema.score_thresholds,
-                           terms[[c.name for c in schema.score_thresholds.columns]])
+        for table, frame in ((schema.scores, rows), (schema.score_thresholds, terms)):
+            self._replace_rows(conn, table, frame[[c.name for c in table.columns]],
+                               _scope(table, boundary_set, indicator, periods))
 
     def score_thresholds(self, boundary_set: str, indicator: str) -> tuple | None:
         """(threshold, baseline, threshold_source) the set's scores of ``indicator`` use now,
