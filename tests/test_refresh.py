@@ -137,6 +137,57 @@ def test_source_geometry_tiles_are_built_alongside_and_kept(store_url, capsys, t
     path.write_bytes(kept["tiles"])
     shown = pyogrio.read_dataframe(path, layer=vector_tiles.LAYER, ZOOM_LEVEL=10)
     assert set(shown["code"]) == set(lsoas["lsoa21_code"])
+    # the LSOAs' crosswalk onto the wards was computed in the second process and kept
+    sources = store.read_areas("lsoa-2021")
+    kept = store.read_crosswalk(harmonise.geometry_fingerprint(sources, "code"), WARDS)
+    expected = harmonise.crosswalk(sources, "code", store.read_areas(WARDS))
+    pd.testing.assert_frame_equal(kept, pd.DataFrame(expected), check_dtype=False)
+
+
+def test_a_crosswalk_started_ahead_is_taken_and_a_failed_one_computed_again(
+        store_url, capsys, monkeypatch):
+    """`indicator_run.crosswalks_ahead` hands each source set's crosswalk to a second
+    process; the plan that needs it takes that answer, or computes it if it failed."""
+    from concurrent.futures import Future
+
+    import geopandas as gpd
+
+    from placeportrait import boundaries, indicator_run
+
+    load_trafford(store_url, capsys)
+    store = open_store(store_url)
+    lsoas = gpd.read_file(DEMO / "trafford_lsoa_2021.geojson")
+    for name, areas in (("lsoa-a", lsoas), ("lsoa-b", lsoas.iloc[5:])):  # two geometries
+        p = boundaries.prepare(areas, name=name, level="lsoa", source="test",
+                               code_field="area_code", name_field="area_name")
+        store.replace_boundary_set(p.meta, p.areas)
+    asked = []
+
+    def submit(fn, *args):  # the second process, here: answer a, fail b
+        asked.append(args[0]["code"].size)
+        future = Future()
+        if len(asked) == 1:
+            future.set_result(fn(*args))
+        else:
+            future.set_exception(RuntimeError("the second process died"))
+        return future
+
+    real = harmonise.crosswalk
+    computed = []
+    wards = indicator_run.set_areas(store, WARDS)
+    with indicator_run.crosswalks_ahead(store, WARDS, ["lsoa-a", "lsoa-b"], submit) as started:
+        assert started == 2 and asked == [len(lsoas), len(lsoas) - 5]
+        monkeypatch.setattr(harmonise, "crosswalk",
+                            lambda *a, **k: computed.append(1) or real(*a, **k))
+        for name in ("lsoa-a", "lsoa-b"):
+            sources = indicator_run.set_areas(store, name)
+            got = indicator_run._cached_crosswalk(store, sources, name, lambda: wards, WARDS)
+            assert got["intersection_area_m2"].sum() == pytest.approx(
+                real(sources, "code", wards)["intersection_area_m2"].sum())
+    assert computed == [1]  # only the one that failed ahead
+    # both are kept now: a second refresh starts none
+    with indicator_run.crosswalks_ahead(store, WARDS, ["lsoa-a", "lsoa-b"], submit) as started:
+        assert started == 0
 
 
 def test_a_refresh_that_fails_midway_leaves_the_geopackage_untouched(gpkg_url, capsys):

@@ -402,13 +402,15 @@ def refresh_command(
     store.require_current()
     store.boundary_set(boundary_set)
     plan = refresh.plan_refresh(plugins.discover().plugins.values(), data_dir)
-    # on the GeoPackage, one copy of the file, not two a run; source geometry's tiles are
-    # built in a second process meanwhile
+    # on the GeoPackage, one copy of the file, not two a run; source geometry's crosswalks
+    # onto the set, then its tiles, are built in a second process meanwhile
     with store.batch(), vector_tiles.BuiltAlongside(store, _note) as tiles:
         sets = refresh.load_geometry(store, plan, _note, tiles)
-        lookups = [indicator_run.RunLookup.parse(spec) for spec in plan.lookups]
-        failed = _refresh_runs(store, plan, boundary_set, data_dir, sets, lookups)
-        failed += _refresh_similar(store, plan, boundary_set, data_dir, sets, lookups)
+        with indicator_run.crosswalks_ahead(store, boundary_set, sets, tiles.submit):
+            tiles.start()
+            lookups = [indicator_run.RunLookup.parse(spec) for spec in plan.lookups]
+            failed = _refresh_runs(store, plan, boundary_set, data_dir, sets, lookups)
+            failed += _refresh_similar(store, plan, boundary_set, data_dir, sets, lookups)
     # each run scored its own values in its write (scoring.score_new_values)
     out.print(_score_summary(store.score_counts(boundary_set),
                              len(store.read_area_table(boundary_set))),

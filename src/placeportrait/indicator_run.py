@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from placeportrait import (compressed, dimensions, fetch, harmonise, inside_ward
 from placeportrait.errors import HarmoniseError, InputError, PlacePortraitError
 from placeportrait.plugins import IndicatorPlugin
 
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -413,21 +416,82 @@ def _read_lookup(path, spec):
     return frame
 
 
-def _cached_crosswalk(store, sources, source_set, target_geometry, boundary_set):
-    """Source→ward area weights, computed once per (source geometry, boundary set);
-    ``target_geometry()`` gives the wards, read only when the crosswalk is computed.
-    ``sources`` being the loaded set ``source_set``, its fingerprint is computed once per
-    load of that set (hashing the LSOAs' geometry takes a quarter of a second)."""
+#: Crosswalks being computed elsewhere (:func:`crosswalks_ahead`), by the key under which
+#: :func:`_cached_crosswalk` keeps them.
+_CROSSWALKS_AHEAD: dict[tuple, Future] = {}
+
+
+def _set_fingerprint(store, sources, source_set) -> str:
+    """``sources``' geometry fingerprint; for the loaded set ``source_set``, computed once
+    per load of that set (hashing the LSOAs' geometry takes a quarter of a second)."""
     def fingerprint_of():
         return harmonise.geometry_fingerprint(sources, "code")
+    return (_cached_read(_set_key(store, "fingerprint", source_set), fingerprint_of)
+            if source_set else fingerprint_of())
 
-    fingerprint = (_cached_read(_set_key(store, "fingerprint", source_set), fingerprint_of)
-                   if source_set else fingerprint_of())
+
+@contextlib.contextmanager
+def crosswalks_ahead(store, boundary_set: str, source_sets, submit):
+    """Within the block, the crosswalk of each loaded set in ``source_sets`` onto
+    ``boundary_set`` that the store does not hold yet is computed by ``submit(fn, *args)
+    -> Future`` (a second process), and :func:`_cached_crosswalk` takes the answer when a
+    plan needs it; yields how many were started.
+
+    A first national refresh computes five (LSOAs 2011 and 2021, data zones, SOAs, super
+    data zones), about 13 s that its plugins would otherwise spend one after the other.
+    On a clean exit, those no plan took are kept in the store too, once computed (one
+    still queued is dropped: the run that needs it computes it).
+    """
+    started = {}
+    for name in source_sets:
+        sources = set_areas(store, name)
+        fingerprint = _set_fingerprint(store, sources, name)
+        key = _set_key(store, "crosswalk", boundary_set, fingerprint)
+        if key in _SET_READS or key in _CROSSWALKS_AHEAD \
+                or store.has_crosswalk(fingerprint, boundary_set):
+            continue
+        _CROSSWALKS_AHEAD[key] = submit(harmonise.crosswalk, sources, "code",
+                                        set_areas(store, boundary_set))
+        started[key] = fingerprint
+    try:
+        yield len(started)
+    except BaseException:
+        for key in started:
+            _CROSSWALKS_AHEAD.pop(key, None)
+        raise
+    for key, fingerprint in started.items():  # those no plan needed are kept for later
+        crosswalk = _ahead(key)
+        if crosswalk is not None:
+            store.write_crosswalk(fingerprint, boundary_set, crosswalk)
+
+
+def _cached_crosswalk(store, sources, source_set, target_geometry, boundary_set):
+    """Source→ward area weights, computed once per (source geometry, boundary set), or
+    taken from :func:`crosswalks_ahead`; ``target_geometry()`` gives the wards, read only
+    when the crosswalk is computed here."""
+    fingerprint = _set_fingerprint(store, sources, source_set)
+    key = _set_key(store, "crosswalk", boundary_set, fingerprint)
 
     def read():
         crosswalk = store.read_crosswalk(fingerprint, boundary_set)
         if crosswalk is None:
-            crosswalk = harmonise.crosswalk(sources, "code", target_geometry())
+            crosswalk = _ahead(key)
+            if crosswalk is None:
+                crosswalk = harmonise.crosswalk(sources, "code", target_geometry())
             store.write_crosswalk(fingerprint, boundary_set, crosswalk)
         return crosswalk
-    return _cached_read(_set_key(store, "crosswalk", boundary_set, fingerprint), read)
+    return _cached_read(key, read)
+
+
+def _ahead(key: tuple) -> pd.DataFrame | None:
+    """The crosswalk started ahead under ``key``, if one was and it succeeded (if not,
+    the caller computes it again, and meets any error itself). One still queued behind
+    others is taken back and computed here, so both processes work on crosswalks."""
+    future = _CROSSWALKS_AHEAD.pop(key, None)
+    if future is None or future.cancel():
+        return None
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - recomputed here, where an error is reported
+        log.info("a crosswalk computed ahead failed; computing it again", exc_info=True)
+        return None

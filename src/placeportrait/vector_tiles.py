@@ -75,15 +75,18 @@ class BuiltAlongside:
     A refresh that loads national source geometry (35,672 LSOAs, ...) would otherwise wait
     about a minute for their tiles before running any plugin, on a machine whose second
     core sits idle. Use as a context manager around the work: :meth:`later` replaces a set
-    without tiles and queues them; on a clean exit each archive is attached to the load it
-    was built for (:meth:`~placeportrait.store.base.Store.attach_tiles`), so a set reloaded
-    meanwhile never gets another load's tiles. On an error nothing is attached, and the app
-    builds a set's tiles itself when it finds none, as for a set loaded before tiles were
-    kept.
+    without tiles and queues them; :meth:`submit` gives the second process other work
+    (a refresh's crosswalks, which its first plugins need), run before the queued tiles;
+    :meth:`start` sends the tiles after it. On a clean exit each archive is attached to the
+    load it was built for (:meth:`~placeportrait.store.base.Store.attach_tiles`), so a set
+    reloaded meanwhile never gets another load's tiles. On an error nothing is attached,
+    and the app builds a set's tiles itself when it finds none, as for a set loaded before
+    tiles were kept.
     """
 
     def __init__(self, store, report):
         self.store, self.report = store, report
+        self.queued: list[tuple[str, str, gpd.GeoDataFrame]] = []
         self.pending: list[tuple[str, str, Future]] = []
         self.pool: ProcessPoolExecutor | None = None
 
@@ -93,15 +96,33 @@ class BuiltAlongside:
     def later(self, meta: dict, areas: gpd.GeoDataFrame) -> None:
         """Replace a set now (:meth:`Store.replace_boundary_set`) and queue its tiles."""
         loaded_at = self.store.replace_boundary_set(meta, areas, tiles=False)
+        self._second_process()
+        shown = gpd.GeoDataFrame(areas[["code"]], geometry=areas.geometry.values, crs=areas.crs)
+        self.queued.append((meta["name"], loaded_at, shown))
+
+    def submit(self, fn, *args) -> Future:
+        """``fn(*args)`` in the second process (both picklable), before queued tiles."""
+        return self._second_process().submit(fn, *args)
+
+    def _second_process(self) -> ProcessPoolExecutor:
         if self.pool is None:  # spawn: a fork would copy this process's open connections
             self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_one_thread)
-        shown = gpd.GeoDataFrame(areas[["code"]], geometry=areas.geometry.values, crs=areas.crs)
-        self.pending.append((meta["name"], loaded_at, self.pool.submit(build, shown)))
+            # the pool starts its process on the first task: start it now, so its imports
+            # (two seconds) overlap the loading of the other sets
+            self.pool.submit(_one_thread)
+        return self.pool
+
+    def start(self) -> None:
+        """Send the queued tiles to the second process."""
+        for name, loaded_at, shown in self.queued:
+            self.pending.append((name, loaded_at, self.submit(build, shown)))
+        self.queued.clear()
 
     def __exit__(self, kind, error, trace) -> None:
         try:
             if kind is None:
+                self.start()
                 for name, loaded_at, future in self.pending:
                     self._attach(name, loaded_at, future)
         finally:

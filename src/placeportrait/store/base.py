@@ -619,6 +619,13 @@ class Store(ABC):
                 c.source_fingerprint == fingerprint, c.boundary_set == boundary_set)).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=cols) if rows else None
 
+    def has_crosswalk(self, fingerprint: str, boundary_set: str) -> bool:
+        c = schema.crosswalks.c
+        with self.engine().connect() as conn:
+            return conn.execute(sa.select(sa.literal(1)).select_from(schema.crosswalks).where(
+                c.source_fingerprint == fingerprint, c.boundary_set == boundary_set
+            ).limit(1)).first() is not None
+
     def write_crosswalk(self, fingerprint: str, boundary_set: str, table: pd.DataFrame) -> None:
         c = schema.crosswalks.c
         rows = table.assign(source_fingerprint=fingerprint, boundary_set=boundary_set)

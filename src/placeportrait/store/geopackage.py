@@ -35,11 +35,18 @@ GPKG_OPTIONS = {"VERSION": "1.2"}  # readable by older GDAL and QGIS releases
 def _write_engine(path: Path) -> sa.Engine:
     """An engine on a private work copy. Its commits need not reach the disk one by one:
     the finished copy is fsynced before it replaces the store, and a copy that never
-    does is thrown away, so ``synchronous=OFF`` loses nothing."""
+    does is thrown away, so ``synchronous=OFF`` loses nothing. For the same reason its
+    rollback journal is kept in memory (``journal_mode=MEMORY``): a failed write still
+    rolls back, and a crashed writer's half-written copy is discarded whole. That takes
+    about a sixth off inserting a national refresh's scores."""
     engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
-    sa.event.listen(engine, "connect",
-                    lambda conn, _: conn.execute("PRAGMA synchronous=OFF"))
+    sa.event.listen(engine, "connect", _work_copy_pragmas)
     return engine
+
+
+def _work_copy_pragmas(conn, _record) -> None:
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA journal_mode=MEMORY")
 
 
 def _unique_key(table: sa.Table) -> list[str]:
