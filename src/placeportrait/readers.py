@@ -74,7 +74,7 @@ def read_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf-8-sig",
     # pandas pads a short row's last cells with "" (NaN in a typed column): with none in
     # the last column no row is short, and the row-by-row check (2 s of a national
     # refresh) is not needed
-    last = frame.iloc[:, -1] if len(frame.columns) else pd.Series(dtype=str)
+    last = frame.iloc[:, -1]  # a file without columns was refused above
     if last.isna().any() or (last == "").any():
         _check_row_lengths(path, text, len(frame.columns), skip_rows)
     require_columns(frame, numbers, path)
@@ -85,7 +85,8 @@ def read_csv(path: Path, *, skip_rows: int = 0, encoding: str = "utf-8-sig",
 
 
 def _check_row_lengths(path: Path, text: str, width: int, skip_rows: int) -> None:
-    """pandas pads a short row with NaN; a short row is a broken file, not missing data.
+    """pandas pads a short row with "" (NaN in a typed column); a short row is a broken
+    file, not missing data.
 
     Blank lines are allowed (and skipped); a short last line means a truncated download.
     """

@@ -73,6 +73,12 @@ def _scope(table: sa.Table, boundary_set: str, indicator: str | None = None,
             *([] if periods is None else [c.period.in_(periods)])]
 
 
+def _crosswalk_scope(fingerprint: str, boundary_set: str) -> list:
+    """WHERE clauses of one cached crosswalk: a source geometry onto a boundary set."""
+    c = schema.crosswalks.c
+    return [c.source_fingerprint == fingerprint, c.boundary_set == boundary_set]
+
+
 def _frame(result, table: sa.Table) -> pd.DataFrame:
     """A result as a DataFrame; plain tuples build one 5× faster than Row objects."""
     return pd.DataFrame.from_records([tuple(row) for row in result],
@@ -616,24 +622,21 @@ class Store(ABC):
         cols = ["source_code", "area_code", "intersection_area_m2", "source_area_m2", "target_area_m2"]
         with self.engine().connect() as conn:
             rows = conn.execute(sa.select(*[getattr(c, n) for n in cols]).where(
-                c.source_fingerprint == fingerprint, c.boundary_set == boundary_set)).all()
+                *_crosswalk_scope(fingerprint, boundary_set))).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=cols) if rows else None
 
     def has_crosswalk(self, fingerprint: str, boundary_set: str) -> bool:
-        c = schema.crosswalks.c
         with self.engine().connect() as conn:
             return conn.execute(sa.select(sa.literal(1)).select_from(schema.crosswalks).where(
-                c.source_fingerprint == fingerprint, c.boundary_set == boundary_set
-            ).limit(1)).first() is not None
+                *_crosswalk_scope(fingerprint, boundary_set)).limit(1)).first() is not None
 
     def write_crosswalk(self, fingerprint: str, boundary_set: str, table: pd.DataFrame) -> None:
-        c = schema.crosswalks.c
         rows = table.assign(source_fingerprint=fingerprint, boundary_set=boundary_set)
         rows = rows[[col.name for col in schema.crosswalks.columns]]
         with self._write() as conn:
             self._serialise(conn, "crosswalk", fingerprint, boundary_set)
             conn.execute(sa.delete(schema.crosswalks).where(
-                c.source_fingerprint == fingerprint, c.boundary_set == boundary_set))
+                *_crosswalk_scope(fingerprint, boundary_set)))
             self._insert_frame(conn, schema.crosswalks, rows)
 
     def read_areas(self, name: str, codes=None) -> gpd.GeoDataFrame:
