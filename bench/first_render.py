@@ -5,20 +5,22 @@
 Two stores, each built in a temporary folder: the 8,441 UK wards of December 2023 with six
 synthetic indicators, scored (``bench/app.py``'s bench store), and the Trafford demo
 (``placeportrait demo --no-serve``: 21 wards, real indicators); with ``--database-url``, the
-UK store again in that PostGIS database (tiles from the store there too; the baseline
-release cannot read this schema, so that row's peer is the GeoPackage row). For each, the
-app runs as
+UK store again in that PostGIS database (tiles from the store there too); and, when
+``../shared`` has them, England and Wales's 35,672 LSOAs of 2021 with one synthetic
+indicator. For each, the app runs as
 ``placeportrait serve`` in a subprocess on 127.0.0.1 and a free port, and Debian's headless
 Chromium (``/usr/bin/chromium`` through ``/usr/bin/chromedriver``, driven by selenium; nothing
-is downloaded) opens it. In the same run the app of ``--baseline`` (default: the last
-release that drew the map with Plotly from one GeoJSON file; its code from ``git archive``,
-on ``PYTHONPATH``) serves a copy of the same store, so each figure has a ratio to it. Times
+is downloaded) opens it. In the same run the app of ``--baseline`` (default: the release
+before tiles were served one by one; its code from ``git archive``, on ``PYTHONPATH``)
+serves the same store, so each figure has a ratio to it. Times
 are measured in the page, from navigation start (``performance.timeOrigin``), by a script
 installed before the page loads that checks on every animation frame:
 
 - **map drawn**: the map has its data for every ward and MapLibre has loaded and renders
   coloured ward polygons (``queryRenderedFeatures``), with the bytes transferred so far
-  (``transferSize`` of the page and every resource: compressed, as on the wire);
+  (``transferSize`` of the page and every resource: compressed, as on the wire; the tiles
+  MapLibre's worker fetched, which the page's timings do not list, are asked for again
+  and counted the same way);
 - **ward table**: the table of wards (the map's text alternative) has rows;
 - **ward portrait**: the panel title is "Ward portrait: …", the doughnut's SVG and the
   portrait table are there.
@@ -57,22 +59,24 @@ WARD = "E05015239"  # Altrincham: a 2023 ward code, in both stores
 MARKS_JS = """
 (() => {
   const marks = window.__ppMarks = {};
-  function tilesDrawn() {  // this release: MapLibre from vector tiles (placeportrait_map.js)
+  const tiles = marks.tileUrls = [];  // fetched by MapLibre's worker: not in the timings
+  function recordTiles(map) {
+    map.__ppRecorded = true;
+    map.on('data', (e) => {
+      const source = e.dataType === 'source' && e.tile && map.getSource(e.sourceId);
+      if (!source || !source.tiles || !/^https?:/.test(source.tiles[0])
+          || marks.drawn !== undefined) return;  // (pmtiles:// byte ranges are timed)
+      const c = e.tile.tileID.canonical;
+      tiles.push(source.tiles[0].replace('{z}', c.z).replace('{x}', c.x).replace('{y}', c.y));
+    });
+  }
+  function tilesDrawn() {  // MapLibre from vector tiles (placeportrait_map.js)
     const v = window.placeportraitMap;
+    if (v && v.map && !v.map.__ppRecorded) recordTiles(v.map);
     if (!v || !v.spec || !v.map) return false;
     if (marks.figure === undefined) { marks.figure = performance.now(); marks.locations = v.spec.codes.length; }
     return v.map.loaded() && v.map.areTilesLoaded() &&
       v.map.queryRenderedFeatures({layers: ['areas-fill']}).some(f => f.state && f.state.fill);
-  }
-  function plotlyDrawn() {  // the baseline: one Plotly choroplethmap trace from GeoJSON
-    const gd = document.querySelector('#map .js-plotly-plot');
-    const trace = gd && gd.data && gd.data[0];
-    const n = trace && trace.locations ? trace.locations.length : 0;
-    if (!n) return false;
-    if (marks.figure === undefined) { marks.figure = performance.now(); marks.locations = n; }
-    const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
-    const map = sub && sub.map;
-    return map && map.loaded() && map.queryRenderedFeatures().length;
   }
   function bytes() {  // what crossed the network so far (compressed), page included
     const entries = performance.getEntriesByType('navigation').concat(
@@ -83,7 +87,7 @@ MARKS_JS = """
     const now = performance.now();
     if (marks.drawn === undefined) {
       try {
-        if (tilesDrawn() || plotlyDrawn()) { marks.drawn = now; marks.bytes = bytes(); }
+        if (tilesDrawn()) { marks.drawn = now; marks.bytes = bytes(); }
       } catch (e) { /* the map is still being set up */ }
     }
     if (marks.table === undefined && document.querySelector('#ward-table tbody tr')) marks.table = now;
@@ -105,17 +109,11 @@ MARKS_JS = """
 SWITCH_JS = """
 const [value, done] = [arguments[0], arguments[arguments.length - 1]];
 function hoverText() {
-  const v = window.placeportraitMap;
-  if (v && v.spec) return JSON.stringify(v.spec.hover);
-  const gd = document.querySelector('#map .js-plotly-plot');
-  return JSON.stringify(gd.data[0].customdata);
+  return JSON.stringify(window.placeportraitMap.spec.hover);
 }
 function painted() {
   const v = window.placeportraitMap;
-  if (v && v.spec) return v.map.loaded() && v.drawnAt !== null && v.drawnAt > t0;
-  const gd = document.querySelector('#map .js-plotly-plot');
-  const map = gd._fullLayout.map._subplot.map;
-  return map.loaded();
+  return v.map.loaded() && v.drawnAt !== null && v.drawnAt > t0;
 }
 const before = hoverText();
 const t0 = performance.now();
@@ -258,9 +256,22 @@ def visit(driver, url: str, wanted: tuple[str, ...], timeout: float = 120) -> di
     out = {k: v / 1000 for k, v in {**marks, **nav}.items() if isinstance(v, (int, float))
            and k not in ("locations", "bytes")}  # milliseconds to seconds
     out["locations"] = marks.get("locations")
-    out["bytes"] = marks.get("bytes")
+    out["bytes"] = (marks.get("bytes") or 0) + tile_bytes(marks.get("tileUrls") or [])
     out["title"] = marks.get("title")
     return out
+
+
+def tile_bytes(urls: list[str]) -> int:
+    """What the tiles MapLibre's worker fetched cost on the wire (gzipped body and
+    headers): a worker's requests are not in the page's resource timings, so each is
+    asked for again here."""
+    total = 0
+    for url in set(urls):
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as response:
+            headers = sum(len(k) + len(v) + 4 for k, v in response.headers.items())
+            total += len(response.read()) + headers
+    return total
 
 
 def measure_store(url: str, env: dict, repeat: int, switch_to: list[str]) -> dict:
@@ -336,10 +347,12 @@ def measure_first_visits(url: str, env: dict, repeat: int, path: str) -> dict:
     return res
 
 
-def lsoa_rows(label: str, r: dict) -> list[dict]:
-    """The rows of the small-area map: start-up and first visits."""
+def lsoa_rows(label: str, r: dict, peer: dict | None = None,
+              peer_label: str = "") -> list[dict]:
+    """The rows of the small-area map: start-up and first visits (with the baseline's
+    figures from the same run, when given)."""
     drawn = [v["drawn"] for v in r["home"]]
-    return [{"step": "first_render", "peak_mb": round(r["server_peak_mb"] or 0),
+    rows = [{"step": "first_render", "peak_mb": round(r["server_peak_mb"] or 0),
              "case": f"{label}: server start-up", "seconds": r["server_startup"],
              "note": f"load average {r['load_before']} before, {r['load_after']} after"},
             {"step": "first_render", "peak_mb": "",
@@ -348,6 +361,12 @@ def lsoa_rows(label: str, r: dict) -> list[dict]:
              "note": (f"{stats(drawn)}; {r['home'][0]['locations']:,} areas; "
                       f"{statistics.median(v['bytes'] for v in r['home']) / 1024:,.0f} KiB "
                       f"transferred until the map was drawn")}]
+    if peer:
+        before = [peer["server_startup"], statistics.median(v["drawn"] for v in peer["home"])]
+        for row, seconds in zip(rows, before):
+            row.update(ratio=seconds / row["seconds"], peer=peer_label)
+            row["note"] += f"; baseline {seconds:.2f} s"
+    return rows
 
 
 def stats(values: list[float]) -> str:
@@ -431,20 +450,11 @@ def baseline_code(rev: str, folder: Path) -> Path:
     return root
 
 
-def baseline_store(store: Path, copy: Path) -> Path:
-    """A copy of a GeoPackage store as the baseline release reads it (schema 6: without
-    the vector tiles this release keeps)."""
-    import sqlite3
-
-    shutil.copyfile(store, copy)
-    with sqlite3.connect(copy) as db:
-        db.execute("DROP TABLE IF EXISTS area_tiles")
-        db.execute("DELETE FROM gpkg_contents WHERE table_name = 'area_tiles'")
-        db.execute("DELETE FROM schema_migrations WHERE version >= 7")
-    return copy
-
-
-BASELINE = "86b96ba"  # the last release that drew the map with Plotly from one GeoJSON
+# The release before tiles were served one by one: the browser's pmtiles library read one
+# archive by byte ranges, and the map started when React had drawn the layout. It reads
+# this release's stores as they are. (The Plotly GeoJSON map, 86b96ba, cannot read a store
+# of schema 9.)
+BASELINE = "5faa37b"
 
 
 def run(context) -> list[dict]:
@@ -461,7 +471,7 @@ def run(context) -> list[dict]:
     if rev:
         old = baseline_code(rev, folder)
         old_env = {**env, "PYTHONPATH": f"{old / 'src'}{os.pathsep}{old / 'app'}"}
-    peer_label = f"the Plotly GeoJSON map ({rev})"
+    peer_label = f"the previous release ({rev})"
     try:
         rows = []
         cases = [("UK 2023 (8,441 wards, 6 synthetic indicators), geopackage", "uk",
@@ -469,7 +479,7 @@ def run(context) -> list[dict]:
                  ("Trafford demo (21 wards), geopackage", "demo",
                   lambda url: run_cli("--database-url", url, "demo", "--no-serve"),
                   ["fuel_poverty", "gigabit_broadband", "census21_bad_health"])]
-        if context.get("database_url"):  # the baseline cannot read this schema: no peer
+        if context.get("database_url"):
             cases.append(("UK 2023 (8,441 wards, 6 synthetic indicators), PostGIS", None,
                           lambda url: build_store(url), [s[0] for s in SYNTHETIC[1:4]]))
         for label, name, build, switch_to in cases:
@@ -477,14 +487,16 @@ def run(context) -> list[dict]:
             build(str(store))
             now = measure_store(str(store), env, repeat, switch_to)
             before = None
-            if old_env and name:
-                copy = baseline_store(store, folder / f"{name}-baseline.gpkg")
-                before = measure_store(str(copy), old_env, repeat, switch_to)
+            if old_env:  # the same store: both releases only read it
+                before = measure_store(str(store), old_env, repeat, switch_to)
             rows += rows_of(label, now, before, peer_label)
-        if LSOA_2021.exists():  # the national small-area map: this release only
-            path = build_lsoa_store(str(folder / "lsoa.gpkg"))
-            res = measure_first_visits(str(folder / "lsoa.gpkg"), env, repeat, path)
-            rows += lsoa_rows("England and Wales LSOA 2021 (35,672 areas), geopackage", res)
+        if LSOA_2021.exists():  # the national small-area map
+            store = str(folder / "lsoa.gpkg")
+            path = build_lsoa_store(store)
+            res = measure_first_visits(store, env, repeat, path)
+            before = measure_first_visits(store, old_env, repeat, path) if old_env else None
+            rows += lsoa_rows("England and Wales LSOA 2021 (35,672 areas), geopackage", res,
+                              before, peer_label)
         return rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)

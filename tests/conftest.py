@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -230,15 +231,8 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
-def map_start(layout_response) -> dict | None:
-    """What the page's map element (``data-start``) tells the browser to start with."""
-    def find(node):
-        if isinstance(node, list):
-            return next((f for f in map(find, node) if f is not None), None)
-        if not isinstance(node, dict):
-            return None
-        props = node.get("props", {})
-        return props if props.get("id") == "map" else find(props.get("children"))
-
-    start = (find(layout_response.get_json()) or {}).get("data-start")
-    return json.loads(start) if start else None
+def map_start(page_response) -> dict | None:
+    """What the page (Dash's index HTML) tells the browser to start the map with."""
+    found = re.search(r'<script type="application/json" id="placeportrait-map-start">(.*?)'
+                      r"</script>", page_response.get_data(as_text=True), re.S)
+    return json.loads(found.group(1)) if found else None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import re
 import math
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -259,9 +259,9 @@ def test_the_legend_counts_wards_only_on_a_ward_set(repo):
 def test_map_spec_joins_values_to_tiles_by_code_and_patch_carries_values(repo):
     layer = map_lib.build_layer(repo.areas(SET), repo.metric_values(SET, "fuel_poverty"),
                                 repo.metrics(SET)["fuel_poverty"])
-    spec = map_lib.spec(layer, "/tiles.pmtiles", [OLD_TRAFFORD], [-2.4, 53.3, -2.2, 53.5],
-                        f"{SET}|")
-    assert spec["tiles"] == "/tiles.pmtiles" and spec["layer"] == "areas"
+    source = {"tiles": ["/t/{z}/{x}/{y}.mvt"], "minzoom": 0, "maxzoom": 10}
+    spec = map_lib.spec(layer, source, [OLD_TRAFFORD], [-2.4, 53.3, -2.2, 53.5], f"{SET}|")
+    assert spec["tiles"] == source and spec["layer"] == "areas"
     assert spec["style"] == "white-bg"  # no basemap tiles needed
     assert len(spec["codes"]) == len(spec["z"]) == len(spec["hover"]) == 21
     assert "geometry" not in json.dumps(spec)  # shapes come from the tiles only
@@ -358,21 +358,42 @@ def test_tiles_hold_every_area_by_code():
     assert set(got.columns) == {"mvt_id", "code", "geometry"}  # GDAL's feature id + the code
 
 
-def test_tiles_are_served_by_range_and_cacheable(app, repo):
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The Web Mercator (XYZ) tile holding a point, by the usual formula."""
+    n = 2 ** z
+    lat_r = math.radians(lat)
+    return (int((lon + 180) / 360 * n),
+            int((1 - math.asinh(math.tan(lat_r)) / math.pi) / 2 * n))
+
+
+def test_each_tile_is_served_from_the_stored_archive(app, repo):
+    from pmtiles.reader import MemorySource, Reader, all_tiles
+
     from placeportrait_app.tiles import ROUTE
 
+    archive = repo.store.read_tiles(SET)["tiles"]
+    assert repo.tiles(SET).archive == archive
+    # every tile of the archive, as the pmtiles package's own reader finds it
+    expected = dict(all_tiles(MemorySource(archive)))
+    assert {zxy: repo.tiles(SET).tile(*zxy) for zxy in expected} == expected
+
     http = app.server.test_client()
-    url = f"/{ROUTE}{SET}/{repo.geometry_version(SET)}.pmtiles"
-    whole = http.get(url)
-    assert whole.status_code == 200 and whole.data[:7] == b"PMTiles"
-    assert whole.data == repo.tiles(SET).archive == repo.store.read_tiles(SET)["tiles"]
-    assert "immutable" in whole.headers["Cache-Control"]
-    assert whole.headers["Accept-Ranges"] == "bytes"
-    part = http.get(url, headers={"Range": "bytes=0-126"})  # the PMTiles v3 header
-    assert part.status_code == 206 and part.data == whole.data[:127]
-    assert http.get(url, headers={"If-None-Match": whole.headers["ETag"]}).status_code == 304
-    assert http.get(f"/{ROUTE}{SET}/stale.pmtiles").status_code == 404
-    assert http.get(f"/{ROUTE}nope/x.pmtiles").status_code == 404
+    base = f"/{ROUTE}{SET}/{repo.geometry_version(SET)}"
+    point = repo.store.read_areas(SET, codes=[OLD_TRAFFORD]).to_crs(4326).representative_point()
+    x, y = tile_of(point.x.iloc[0], point.y.iloc[0], 10)
+    tile = http.get(f"{base}/10/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"})
+    assert tile.status_code == 200 and tile.mimetype == "application/vnd.mapbox-vector-tile"
+    assert tile.data == Reader(MemorySource(archive)).get(10, x, y)
+    assert tile.headers["Content-Encoding"] == "gzip"
+    assert OLD_TRAFFORD.encode() in gzip.decompress(tile.data)  # the code joins the values
+    assert "immutable" in tile.headers["Cache-Control"]
+    plain = http.get(f"{base}/10/{x}/{y}.mvt", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert plain.data == gzip.decompress(tile.data)
+    for empty in ("10/0/0", "11/0/0", f"11/{2 * x}/{2 * y}", "40/1/1", "3/9/1"):
+        assert http.get(f"{base}/{empty}.mvt").status_code == 204, empty  # nothing to draw
+    assert http.get(f"/{ROUTE}{SET}/stale/10/{x}/{y}.mvt").status_code == 404
+    assert http.get(f"/{ROUTE}nope/{repo.geometry_version(SET)}/0/0/0.mvt").status_code == 404
     extent = repo.tiles(SET).extent([OLD_TRAFFORD])
     minx, miny, maxx, maxy = repo.store.read_areas(SET, codes=[OLD_TRAFFORD]).total_bounds
     assert extent == pytest.approx([minx, miny, maxx, maxy], abs=1e-5)
@@ -483,7 +504,8 @@ def test_callbacks_on_both_stores(demo_store_url):
     assert p.output("panel-title.children") == "Ward portrait: Old Trafford"
     # inside the ward: the 2017 fuel poverty LSOAs (2011), as published, on the map's scale
     inside_spec = p.output("inside-spec.data")
-    assert inside_spec["tiles"].split("/")[-2] == "lsoa-2011" and inside_spec["ward"] == OLD_TRAFFORD
+    assert inside_spec["tiles"]["tiles"][0].split("/")[3] == "lsoa-2011"
+    assert inside_spec["ward"] == OLD_TRAFFORD
     assert len(inside_spec["codes"]) >= 5 and set(inside_spec["z"]) <= set(range(1, 6))
     body = json.dumps(p.output("panel-body.children"))
     assert "Inside the ward: Households in fuel poverty" in body
@@ -534,12 +556,24 @@ def test_switching_indicator_sends_only_values(client):
 def test_the_page_starts_the_map_the_first_values_colour(app, client):
     """The page names the default set's tiles and view, so the browser fetches and lays
     out the tiles before any callback answers; the first spec then only adds values."""
-    start = map_start(app.server.test_client().get("/_dash-layout"))
+    start = map_start(app.server.test_client().get("/"))
     state = route(client, "/").output("map-state.data")
     spec = client.call("map-spec.data", {"map-state.data": state},
                        {"map-shown.data": None}).output("map-spec.data")
     assert start == {k: spec[k] for k in start}  # same tiles, view and outlines
     assert {"codes", "z", "hover"}.isdisjoint(start)
+
+
+def test_the_page_starts_the_map_of_the_set_its_address_names(app):
+    http = app.server.test_client()
+    default = map_start(http.get("/"))
+    assert default["view_key"] == f"{SET}|"
+    lsoa = next(s for s in app.placeportrait.known().sets if s != SET)
+    assert map_start(http.get(f"/?set={lsoa}"))["view_key"] == f"{lsoa}|"
+    for unknown in ("no-such-set", "</script><script>alert(1)</script>"):
+        page = http.get("/", query_string={"set": unknown})
+        assert map_start(page) == default  # a set the app does not show: the default's map
+        assert "alert(1)" not in page.get_data(as_text=True)
 
 
 def test_router_validates_every_input(client):
@@ -596,20 +630,40 @@ def count_components(node) -> int:
     return 0
 
 
+SHOWN = {"map-shown.data": {}}  # the table is asked for when the map has answered
+
+
+def test_warming_builds_the_map_layers_a_switch_of_indicator_asks_for(demo_url, monkeypatch):
+    from placeportrait_app import create_app
+    from placeportrait_app import map as map_lib
+
+    app = create_app(demo_url, warm=False)
+    app.placeportrait.warm(SET, background=False)
+    client = CallbackClient(app)
+    state = route(client, "/").output("map-state.data")
+    built = []
+    monkeypatch.setattr(map_lib, "build_layer", lambda *a, **k: built.append(a) or 1 / 0)
+    for indicator in ("fuel_poverty", "gigabit_broadband", "dimension:energy"):
+        r = client.call("map-spec.data", {"map-state.data": {**state, "indicator": indicator}},
+                        {"map-shown.data": None})
+        assert r.status == 200 and r.output("map-spec.data")["codes"]
+    assert built == []  # every layer came from the warming
+
+
 def test_a_ward_click_does_not_send_the_table_of_wards_again(client):
     state = route(client, "/", "?indicator=fuel_poverty").output("map-state.data")
-    first = client.call("ward-list.children", {"map-state.data": state},
-                        {"ward-list-shown.data": None})
+    first = client.call("ward-list.children", SHOWN,
+                        {"map-state.data": state, "ward-list-shown.data": None})
     shown = first.output("ward-list-shown.data")
     assert "Old Trafford" in json.dumps(first.output("ward-list.children"))
     assert first.output("ward-list-summary.children") == "Table of the wards on the map"
     clicked = {**state, "highlight": [OLD_TRAFFORD]}
-    again = client.call("ward-list.children", {"map-state.data": clicked},
-                        {"ward-list-shown.data": shown})
+    again = client.call("ward-list.children", SHOWN,
+                        {"map-state.data": clicked, "ward-list-shown.data": shown})
     assert again.response["response"] == {}  # nothing sent: the same wards, values, order
-    switched = client.call("ward-list.children",
-                           {"map-state.data": {**clicked, "indicator": "gigabit_broadband"}},
-                           {"ward-list-shown.data": shown})
+    switched = client.call("ward-list.children", SHOWN,
+                           {"map-state.data": {**clicked, "indicator": "gigabit_broadband"},
+                            "ward-list-shown.data": shown})
     assert "94.0 % of premises" in json.dumps(switched.output("ward-list.children"))
 
 
@@ -625,7 +679,7 @@ def test_portrait_and_lists_are_few_components(client):
     assert 'id=\\"portrait-table\\"' in text and 'scope=\\"row\\"' in text
     assert 'data-indicator=\\"gigabit_broadband\\"' in text
     assert count_components(p.output("attribution.children")) == 1
-    w = client.call("ward-list.children", {"map-state.data": r.output("map-state.data")})
+    w = client.call("ward-list.children", SHOWN, {"map-state.data": r.output("map-state.data")})
     assert count_components(w.output("ward-list.children")) == 1
     assert f'href=\\"/ward/{ALTRINCHAM}?set={SET}&amp;indicator=fuel_poverty\\" data-dash-link' \
         in json.dumps(w.output("ward-list.children"))

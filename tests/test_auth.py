@@ -75,11 +75,12 @@ def routes(app) -> dict[str, tuple[str, str, dict | None]]:
                 "outputs": [{"id": "ward-list", "property": "children"},
                             {"id": "ward-list-shown", "property": "data"},
                             {"id": "ward-list-summary", "property": "children"}],
-                "inputs": [{"id": "map-state", "property": "data",
-                            "value": {"set": SET, "indicator": "gigabit_broadband", "la": None,
-                                      "highlight": []}}],
-                "state": [{"id": "ward-list-shown", "property": "data", "value": None}],
-                "changedPropIds": ["map-state.data"]}
+                "inputs": [{"id": "map-shown", "property": "data", "value": {}}],
+                "state": [{"id": "map-state", "property": "data",
+                           "value": {"set": SET, "indicator": "gigabit_broadband", "la": None,
+                                     "highlight": []}},
+                          {"id": "ward-list-shown", "property": "data", "value": None}],
+                "changedPropIds": ["map-shown.data"]}
     return {
         "page": ("GET", "/", None),
         "ward page": ("GET", f"/ward/{ALTRINCHAM}", None),
@@ -87,7 +88,8 @@ def routes(app) -> dict[str, tuple[str, str, dict | None]]:
         "dependencies": ("GET", "/_dash-dependencies", None),
         "script": ("GET", script, None),
         "callback": ("POST", "/_dash-update-component", callback),
-        "tiles": ("GET", f"/_placeportrait/tiles/{SET}/{repo.geometry_version(SET)}.pmtiles", None),
+        "tiles": ("GET", f"/_placeportrait/tiles/{SET}/{repo.geometry_version(SET)}/0/0/0.mvt",
+                  None),
         "report": ("GET", f"/report/{SET}/{ALTRINCHAM}.html", None),
         "unknown": ("GET", "/no/such/page.txt", None),
     }

@@ -4,6 +4,8 @@ step; the map and the panel render from those stores.
     URL, a control or a map click ──► route ──► map-state ──► draw_map ──► map-spec
                                              │        (whole spec, or a Patch) ──► the
                                              │        browser's MapLibre map (clientside)
+                                             │                         └─► map-shown ──►
+                                             │        draw_ward_list (the map's text alternative)
                                              └─► panel-state ──► draw_panel (portrait / compare)
 
 Every input is validated by :mod:`placeportrait_app.routes` against the store's known
@@ -108,8 +110,10 @@ def _clicked(click) -> str | None:
 def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
 
     def warm_layers(name, metric_ids):
+        # the state as the router makes it, so that the map finds these under its key
         for metric_id in metric_ids:
-            _layer(repo, {"set": name, "indicator": metric_id, "la": None})
+            _layer(repo, {"set": name, "indicator": metric_id, "la": None,
+                          "period": routes.LATEST})
 
     repo.on_warm = warm_layers
 
@@ -233,9 +237,9 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         try:
             incoming = Incoming(repo, state)
             if incoming.unavailable:
-                return no_update, no_update, "Map", None, incoming.unavailable
+                return no_update, None, "Map", None, incoming.unavailable
             if not incoming.state:
-                return no_update, no_update, "Map", None, "No boundary set to show."
+                return no_update, None, "Map", None, "No boundary set to show."
             state = incoming.state
             return _draw_map(app, repo, state, shown, map_style)
         except routes.InvalidStateError as exc:
@@ -250,11 +254,13 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
 
     @app.callback(Output("ward-list", "children"), Output("ward-list-shown", "data"),
                   Output("ward-list-summary", "children"),
-                  Input("map-state", "data"), State("ward-list-shown", "data"))
-    def draw_ward_list(state, shown):
-        """The map's text alternative, in its own request so the map answers first. A ward
-        click changes only the map's outline, so the table (8,441 rows for the UK) is not
-        sent again unless what it lists changed."""
+                  Input("map-shown", "data"), State("map-state", "data"),
+                  State("ward-list-shown", "data"))
+    def draw_ward_list(_map_shown, state, shown):
+        """The map's text alternative, asked for once the map has answered: fired with the
+        map's request, it took the server from the map on a switch of indicator (two cores,
+        one interpreter lock). A ward click changes only the map's outline, so the table
+        (8,441 rows for the UK) is not sent again unless what it lists changed."""
         try:
             incoming = Incoming(repo, state)
             if not incoming.state:
@@ -280,6 +286,8 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
         Input("panel-state", "data"), State("attribution-shown", "data"),
     )
     def draw_panel(state, attribution_shown):
+        # Not after the map (as the table of wards is): a ward's own address then showed
+        # its portrait 0.7 s later, behind the map's values (bench/first_render.py).
         try:
             incoming = Incoming(repo, state)
             if incoming.unavailable:
@@ -415,7 +423,7 @@ def _draw_map(app, repo, state, shown, map_style):
         else:
             spec = no_update
     else:
-        spec = map_lib.spec(layer, tiles.url(app, repo, name), selected,
+        spec = map_lib.spec(layer, tiles.source(app, repo, name), selected,
                             set_tiles.extent(layer.codes), view_key, map_style)
     new_shown = {"set": name, "geom": geom_version, "la": la, "indicator": state.get("indicator"),
                  "version": state.get("version"), "highlight": state.get("highlight"),

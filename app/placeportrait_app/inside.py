@@ -74,7 +74,8 @@ def section(repo, app, set_name: str, code: str, ward_name: str,
     z = layer.class_of(ordered["value"])
     display = [fmt.with_unit(v, layer.metric.unit) for v in ordered["value"]]
     spec = {
-        "tiles": tiles.url(app, repo, source), "ward_tiles": tiles.url(app, repo, set_name),
+        "tiles": tiles.source(app, repo, source),
+        "ward_tiles": tiles.source(app, repo, set_name),
         "layer": map_lib.vector_tiles.LAYER, "ward": code,
         "codes": ordered["code"].tolist(),
         "names": map_lib.spec_names(ordered["name"]),

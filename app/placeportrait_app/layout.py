@@ -3,8 +3,6 @@ and the sources-and-licences footer. Static ids only; callbacks fill the content
 
 from __future__ import annotations
 
-import json
-
 from dash import dcc, html
 
 from placeportrait_app.rawhtml import SCRIPT
@@ -41,6 +39,7 @@ main { padding: .6rem 1rem; }
 section h2 { font-size:1.15rem; margin:.2rem 0 .4rem; }
 section h3 { font-size:1rem; margin:1rem 0 .3rem; }
 #map { height: 560px; border:1px solid var(--line); }
+.map-holder { width:100%; height:100%; }
 .inside-map { height: 360px; border:1px solid var(--line); }
 .legend { margin:.4rem 0; }
 .legend p { margin:0 0 .2rem; font-weight:600; font-size:.9rem; }
@@ -128,10 +127,8 @@ def _control(label: str, component) -> html.Div:
     return html.Div([html.Label(label, htmlFor=component.id), component], className="control")
 
 
-def build(title: str = "placeportrait", map_start: dict | None = None) -> html.Div:
-    """The page; every id here is filled or read by a callback. ``map_start``
-    (:func:`placeportrait_app.map.start`) lets the browser start the map before any
-    callback has answered."""
+def build(title: str = "placeportrait") -> html.Div:
+    """The page; every id here is filled or read by a callback."""
     return html.Div([
         dcc.Location(id="url", refresh="callback-nav"),
         dcc.Store(id="map-state"), dcc.Store(id="panel-state"), dcc.Store(id="map-shown"),
@@ -162,8 +159,7 @@ def build(title: str = "placeportrait", map_start: dict | None = None) -> html.D
             html.Section([
                 html.H2("Map", id="map-title"),
                 html.Figure([
-                    html.Div(id="map", **({"data-start": json.dumps(map_start)} if map_start
-                                          else {})),  # drawn by assets/placeportrait_map.js
+                    html.Div(id="map"),  # drawn by assets/placeportrait_map.js
                     html.Figcaption(id="map-caption", className="caption"),
                 ]),
                 html.Div(id="legend", className="legend", role="group",

@@ -200,20 +200,22 @@ def view_key(name: str, la: str | None) -> str:
     return f"{name}|{la or ''}"
 
 
-def start(tiles_url: str, extent: list[float] | None, view_key: str, areas: int,
+def start(tiles: dict, extent: list[float] | None, view_key: str, areas: int,
           style: str = BLANK_STYLE) -> dict:
-    """What the browser's map needs before any values: its tiles, view and outlines.
+    """What the browser's map needs before any values: its tiles (``tiles.source``), view
+    and outlines.
 
-    The page carries it (``data-start`` on the map's element) so the browser fetches the
+    The page carries it (a JSON script in Dash's index HTML, see
+    ``placeportrait_app._start_map_with_the_page``) so the browser fetches the
     tiles while the app works out the values; :func:`spec` extends it.
     """
-    return {"tiles": tiles_url, "layer": vector_tiles.LAYER, "style": style,
+    return {"tiles": tiles, "layer": vector_tiles.LAYER, "style": style,
             "no_data_colour": NO_DATA_COLOUR, "highlight_colour": HIGHLIGHT_COLOUR,
             "outline_colour": OUTLINE_COLOUR, "extent": extent, "view_key": view_key,
             "line_width": line_width(areas)}
 
 
-def spec(layer: MapLayer, tiles_url: str, selected: list[str], extent: list[float] | None,
+def spec(layer: MapLayer, tiles: dict, selected: list[str], extent: list[float] | None,
          view_key: str, style: str = BLANK_STYLE) -> dict:
     """Everything the browser's map (``assets/placeportrait_map.js``) draws: sent whole
     when the set (its tiles) changes.
@@ -223,7 +225,7 @@ def spec(layer: MapLayer, tiles_url: str, selected: list[str], extent: list[floa
     The map fits ``extent`` whenever ``view_key`` changes, and keeps the planner's pan and
     zoom otherwise.
     """
-    return {**start(tiles_url, extent, view_key, len(layer.codes), style),
+    return {**start(tiles, extent, view_key, len(layer.codes), style),
             "selected": selected, **_areas(layer), **_values(layer)}
 
 

@@ -1,7 +1,7 @@
-/* The maps: MapLibre GL JS draws a boundary set's vector tiles (one PMTiles archive, read
-   by byte ranges) and colours each area by joining the server's spec to the tiles by area
-   code, through MapLibre's feature state. See placeportrait_app/map.py for the spec and
-   docs/app.md for how tiles are made and cached. Two maps use it: the ward map ("map",
+/* The maps: MapLibre GL JS draws a boundary set's vector tiles (fetched and laid out by
+   its worker, one request a tile) and colours each area by joining the server's spec to
+   the tiles by area code, through MapLibre's feature state. See placeportrait_app/map.py
+   for the spec and docs/app.md for how tiles are made and cached. Two maps use it: the ward map ("map",
    whose clicks open a ward) and the small areas inside a ward ("inside-map", in the
    portrait, with the ward's outline drawn from the ward set's own tiles).
 
@@ -11,6 +11,7 @@
   "use strict";
 
   const SOURCE = "areas";
+  const SELECTED_SOURCE = "areas-selected";
   const WARD_SOURCE = "ward";
   const FILL = "areas-fill";
   const HATCH = "areas-no-data";
@@ -42,7 +43,18 @@
   }
 
   function absolute(url) {
-    return new URL(url, window.location.href).href;
+    // MapLibre's worker fetches the tiles, and resolves no path against the page; not
+    // through URL(), which would escape the template's braces
+    return url.startsWith("/") ? window.location.origin + url : url;
+  }
+
+  function vectorSource(tiles, extra) {  // tiles: placeportrait_app.tiles.source
+    return Object.assign({type: "vector", tiles: tiles.tiles.map(absolute),
+                          minzoom: tiles.minzoom, maxzoom: tiles.maxzoom}, extra || {});
+  }
+
+  function tilesKey(spec) {
+    return spec.tiles ? spec.tiles.tiles.join() : null;
   }
 
   function line(text, tag) {
@@ -60,7 +72,7 @@
   function valuesKey(spec) {
     // A ward click changes only the outline: repainting 8,441 feature states would cost
     // the browser a second on the UK map, so the classes are compared first.
-    return [spec.tiles, spec.codes.join(), spec.z.join(), spec.colours.join(),
+    return [tilesKey(spec), spec.codes.join(), spec.z.join(), spec.colours.join(),
             spec.line_width].join("|");
   }
 
@@ -72,15 +84,11 @@
     };
 
     function create(container, spec) {
-      if (!window.placeportraitProtocol) {
-        window.placeportraitProtocol = new pmtiles.Protocol();
-        maplibregl.addProtocol("pmtiles", window.placeportraitProtocol.tile);
-      }
       const map = new maplibregl.Map({
         container: container,
         style: spec.style && spec.style !== BLANK ? spec.style : blankStyle(),
         bounds: spec.extent || UK, fitBoundsOptions: {padding: 12},
-        attributionControl: false, dragRotate: false, pitchWithRotate: false,
+        attributionControl: false, dragRotate: false, pitchWithRotate: false, fadeDuration: 0,
         touchPitch: false, maxPitch: 0, renderWorldCopies: false,
       });
       map.touchZoomRotate.disableRotation();
@@ -109,11 +117,10 @@
       [WARD_LINE, SELECTED, LINE, HATCH, FILL].forEach(function (id) {
         if (map.getLayer(id)) { map.removeLayer(id); }
       });
-      [SOURCE, WARD_SOURCE].forEach(function (id) {
+      [SOURCE, SELECTED_SOURCE, WARD_SOURCE].forEach(function (id) {
         if (map.getSource(id)) { map.removeSource(id); }
       });
-      map.addSource(SOURCE, {type: "vector", url: "pmtiles://" + absolute(spec.tiles),
-                             promoteId: {[spec.layer]: "code"}});
+      map.addSource(SOURCE, vectorSource(spec.tiles, {promoteId: {[spec.layer]: "code"}}));
       const layer = {source: SOURCE, "source-layer": spec.layer};
       map.addLayer(Object.assign({id: FILL, type: "fill", paint: {
         "fill-color": ["to-color", ["coalesce", ["feature-state", "fill"], TRANSPARENT]],
@@ -130,16 +137,13 @@
                        spec.outline_colour],
         "line-width": outlineWidth(spec.line_width),
       }}, layer));
-      map.addLayer(Object.assign({id: SELECTED, type: "line",
-        filter: ["in", ["get", "code"], ["literal", []]],
-        paint: {"line-color": spec.highlight_colour, "line-width": 3.5}}, layer));
       if (spec.ward_tiles) {  // the ward's own outline, from its set's tiles
-        map.addSource(WARD_SOURCE, {type: "vector", url: "pmtiles://" + absolute(spec.ward_tiles)});
+        map.addSource(WARD_SOURCE, vectorSource(spec.ward_tiles));
         map.addLayer({id: WARD_LINE, type: "line", source: WARD_SOURCE,
                       "source-layer": spec.layer, filter: ["==", ["get", "code"], spec.ward],
                       paint: {"line-color": spec.highlight_colour, "line-width": 3}});
       }
-      view.tiles = spec.tiles;
+      view.tiles = tilesKey(spec);
       view.lineWidth = spec.line_width;
       view.hovered = null;
       view.painted = null;
@@ -162,17 +166,33 @@
       }
     }
 
+    function select(map, spec) {
+      // The selected wards' outline reads the same tiles as a source of its own, added at
+      // the first selection: a new filter makes MapLibre lay out its source's tiles again,
+      // and for this source that is only a test of each area's code, not the fills and
+      // outlines of 8,441 wards.
+      const filter = ["in", ["get", "code"], ["literal", spec.selected || []]];
+      if (map.getLayer(SELECTED)) { map.setFilter(SELECTED, filter); return; }
+      if (!(spec.selected || []).length) { return; }
+      map.addSource(SELECTED_SOURCE, vectorSource(spec.tiles));
+      map.addLayer({id: SELECTED, type: "line", source: SELECTED_SOURCE,
+                    "source-layer": spec.layer, filter: filter,
+                    paint: {"line-color": spec.highlight_colour, "line-width": 3.5}},
+                   map.getLayer(WARD_LINE) ? WARD_LINE : undefined);
+    }
+
     function apply(spec) {
       const map = view.map;
-      if (spec.tiles !== view.tiles) { addSources(map, spec); }
+      if (tilesKey(spec) !== view.tiles) { addSources(map, spec); }
       const key = valuesKey(spec);
       if (key !== view.painted) { paint(map, spec); view.painted = key; }
-      map.setFilter(SELECTED, ["in", ["get", "code"], ["literal", spec.selected || []]]);
+      select(map, spec);
       if (map.getLayer(WARD_LINE)) {
         map.setFilter(WARD_LINE, ["==", ["get", "code"], spec.ward]);
       }
       if (spec.view_key !== view.viewKey) {
         view.viewKey = spec.view_key;
+        view.extent = spec.extent;
         if (spec.extent) { map.fitBounds(spec.extent, {padding: 12, duration: 0}); }
       }
       view.spec = spec;
@@ -218,13 +238,42 @@
       if (feature && view.index.has(feature.id)) { onClick(feature.id); }
     }
 
-    function ensure(container, spec) {
-      if (!view.map || view.map.getContainer() !== container) {
-        if (view.map) { view.map.remove(); }  // its element was replaced: free its WebGL
-        Object.assign(view, {ready: false, tiles: null, painted: null, pending: null,
-                             viewKey: spec.view_key});
-        create(container, spec);
+    /* The map draws into a holder element of its own, which the page's element for it
+       (React's) takes in: so the map can start before React has drawn the page, and
+       outlives React replacing that element (the portrait's, at each ward). */
+    function place(container) {
+      const size = function () {
+        const canvas = view.map.getCanvas();
+        return canvas.clientWidth + "x" + canvas.clientHeight;
+      };
+      const before = size();
+      view.holder.removeAttribute("style");
+      container.appendChild(view.holder);
+      view.map.resize();
+      const after = size();
+      if (after !== before && view.extent) {
+        view.map.fitBounds(view.extent, {padding: 12, duration: 0});
       }
+    }
+
+    function ensure(container, spec) {
+      if (view.map) {
+        if (view.holder.parentNode !== container) { place(container); }
+        return;
+      }
+      Object.assign(view, {ready: false, tiles: null, painted: null, pending: null,
+                           viewKey: spec.view_key, extent: spec.extent,
+                           holder: document.createElement("div")});
+      view.holder.className = "map-holder";
+      if (container) {
+        container.appendChild(view.holder);
+      } else {  // not in the page yet: off screen, at the size the page will give it
+        const [width, height] = expectedSize();
+        view.holder.style.cssText = "position:absolute;left:-10000px;top:0;" +
+          "width:" + width + "px;height:" + height + "px";
+        document.body.appendChild(view.holder);
+      }
+      create(view.holder, spec);
     }
 
     view.draw = function (spec) {
@@ -235,28 +284,44 @@
       return true;
     };
 
-    /* Before any values: the map, its tiles and its view, from what the page says
-       (``data-start`` on the container), so that the browser fetches and lays out the
-       tiles while the app works out the values; ``draw`` then only colours them. */
-    view.start = function (container) {
-      if (view.map || !container.dataset.start) { return; }
-      let start;
-      try { start = JSON.parse(container.dataset.start); } catch (e) { return; }
-      if (start && start.tiles) { ensure(container, start); }
+    /* Before any values: the map, its tiles and its view, so that the browser fetches
+       and lays out the tiles while the app works out the values; ``draw`` then only
+       colours them. */
+    view.start = function (start) {
+      if (!view.map && start && start.tiles) {
+        ensure(document.getElementById(containerId), start);
+      }
+    };
+    /* Into the page's element for it, once React has drawn that. */
+    view.settle = function () {
+      const container = document.getElementById(containerId);
+      if (!container) { return false; }
+      if (view.map) { ensure(container, null); }
+      return true;
     };
     return view;
   }
 
-  /* Start a map as soon as React puts its element, with a start, in the page. */
-  function startWhenShown(view, containerId) {
-    function look() {
-      const container = document.getElementById(containerId);
-      if (!container) { return false; }
-      view.start(container);
-      return true;
-    }
-    if (look()) { return; }
-    const watch = new MutationObserver(function () { if (look()) { watch.disconnect(); } });
+  function expectedSize() {
+    // The ward map's box as the page's style sheet (layout.INDEX) lays it out: <main>'s
+    // 1rem padding, two columns (11fr 10fr, 1rem gap) above 1200 px, #map 560 px high
+    // with a 1 px border. Only a first guess: a map that is placed at another size fits
+    // its view again.
+    const page = document.documentElement.clientWidth - 32;
+    const column = page > 1200 - 32 ? (page - 16) * 11 / 21 : page;
+    return [Math.max(Math.round(column) - 2, 100), 558];
+  }
+
+  /* The page's own start for the ward map (a JSON script in the index HTML): the map
+     starts as soon as the scripts have run, and moves into its element when React has
+     drawn the page. */
+  function startWithThePage(view) {
+    const source = document.getElementById("placeportrait-map-start");
+    let start = null;
+    try { start = source && JSON.parse(source.textContent); } catch (e) { start = null; }
+    view.start(start);
+    if (view.settle()) { return; }
+    const watch = new MutationObserver(function () { if (view.settle()) { watch.disconnect(); } });
     watch.observe(document.body, {childList: true, subtree: true});
   }
 
@@ -269,7 +334,11 @@
   const insideMap = makeView("inside-map",
     "Map of the small areas inside the ward. The table below it has the same values.",
     null);
-  startWhenShown(wardMap, "map");
+  if (document.readyState === "loading") {  // MapLibre's script comes after this one
+    document.addEventListener("DOMContentLoaded", function () { startWithThePage(wardMap); });
+  } else {
+    startWithThePage(wardMap);
+  }
   window.placeportraitMap = wardMap;  // read by the tests and the benchmark
   window.placeportraitInsideMap = insideMap;
 
