@@ -231,8 +231,14 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
-def map_start(page_response) -> dict | None:
-    """What the page (Dash's index HTML) tells the browser to start the map with."""
+def page_map(page_response) -> dict | None:
+    """The first map the page (Dash's index HTML) carries: spec, state and shown."""
     found = re.search(r'<script type="application/json" id="placeportrait-map-start">(.*?)'
                       r"</script>", page_response.get_data(as_text=True), re.S)
     return json.loads(found.group(1)) if found else None
+
+
+def map_start(page_response) -> dict | None:
+    """The spec of the map the page starts with."""
+    first = page_map(page_response)
+    return first["spec"] if first else None

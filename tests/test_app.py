@@ -53,16 +53,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(dash_duo, url, path="/", served: list | None = None):
+def start(dash_duo, url, path="/", served: list | None = None, answers: list | None = None):
     """Serve the app on the store ``url`` and open ``path``; ``served`` collects the path
-    of every request the app answers."""
+    of every request the app answers, ``answers`` the body of every callback's answer."""
     import flask
 
     from placeportrait_app import create_app
 
     app = create_app(url)
-    if served is not None:
-        app.server.after_request(lambda response: served.append(flask.request.path) or response)
+
+    def record(response):
+        if served is not None:
+            served.append(flask.request.path)
+        if answers is not None and flask.request.path.endswith("_dash-update-component"):
+            answers.append(response.get_data(as_text=True))  # before the app gzips it
+        return response
+
+    app.server.after_request(record)
     dash_duo.start_server(app, port=free_port())
     if path != "/":
         open_page(dash_duo, path)
@@ -127,9 +134,13 @@ def text(dash_duo, selector):
 
 def test_map_every_ward_no_data_legend_and_indicator_switch(dash_duo, demo_url):
     served: list[str] = []
-    start(dash_duo, demo_url, f"/?set={SET}&indicator=gigabit_broadband", served)
+    answers: list[str] = []
+    start(dash_duo, demo_url, f"/?set={SET}&indicator=gigabit_broadband", served, answers)
     spec = map_spec(dash_duo)
     assert {c[0] for c in spec["hover"]} == {"94.0 % of premises"}
+    # the page carried the map and its values: no callback sent them again
+    until(lambda: any('"map-shown"' in a for a in answers), message="the map callback")
+    assert not any('"map-spec"' in a for a in answers)
     dash_duo.wait_for_contains_text("#legend", "No data", timeout=20)
     legend = text(dash_duo, "#legend")
     assert "No data (0 wards)" in legend and "94.0 (21 wards)" in legend

@@ -8,6 +8,7 @@ See ``docs/app.md``.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import dash
@@ -15,13 +16,13 @@ import flask
 
 from placeportrait.errors import StoreUnavailableError
 from placeportrait_app import auth, callbacks, compress, layout, reports, tiles
-from placeportrait_app import map as map_lib
 from placeportrait_app.data import Repository
 from placeportrait_app.map import BLANK_STYLE
 
 __all__ = ["create_app"]
 
 MAP_START_ID = "placeportrait-map-start"
+log = logging.getLogger("placeportrait.app")
 
 
 def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
@@ -46,6 +47,10 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
                    {"name": "description",
                     "content": "Doughnut-economics portraits of wards: social foundation "
                                "and ecological ceiling"}],
+        # the map callback's first request says that the page's own first map is shown
+        # (placeportrait_map.js), so its answer does not carry it again
+        hooks={"request_pre": "function (payload) { if (window.placeportraitRequestPre) "
+                              "{ window.placeportraitRequestPre(payload); } }"},
         **dash_options,
     )
     if credentials:
@@ -65,35 +70,27 @@ def create_app(store_url: str | None = None, boundary_set: str | None = None, *,
 
 
 def _start_map_with_the_page(app, repo, map_style: str) -> None:
-    """Put the map's start (:func:`_map_start`) in the page itself, Dash's index HTML, as
-    ``<script type="application/json" id="placeportrait-map-start">``: the browser then
-    creates the map and fetches its tiles as soon as its scripts have run, before Dash has
-    asked for the layout and the first values (a third of a second on the UK map)."""
+    """Put the map the page first shows (``callbacks.first_map``: tiles, view and values,
+    as the first callbacks will send them) in the page itself, Dash's index HTML, as
+    ``<script type="application/json" id="placeportrait-map-start">``. The browser then
+    creates the map, fetches its tiles and colours them as soon as its scripts have run,
+    without waiting for Dash to draw the page and ask the router and the map for their
+    first answers (about half a second on the UK map)."""
     interpolate = app.interpolate_index
 
     def interpolate_index(**parts):
-        start = _map_start(app, repo, map_style, flask.request.args.get("set"))
-        if start is not None:
-            data = json.dumps(start).replace("<", "\\u003c")  # no "</script>" from a name
+        try:
+            first = callbacks.first_map(app, repo, flask.request.path,
+                                        flask.request.query_string.decode("latin-1"), map_style)
+        except StoreUnavailableError:
+            first = None  # the map starts with the first values, which say why
+        except Exception:  # noqa: BLE001 - the page still comes; the map callback says why
+            log.exception("the page's first map could not be made")
+            first = None
+        if first is not None:
+            data = json.dumps(first).replace("<", "\\u003c")  # no "</script>" from data
             parts["app_entry"] += (f'<script type="application/json" id="{MAP_START_ID}">'
                                    f"{data}</script>")
         return interpolate(**parts)
 
     app.interpolate_index = interpolate_index
-
-
-def _map_start(app, repo, map_style: str, name: str | None = None) -> dict | None:
-    """The map of the set ``name`` (if the app shows it, else the default set), whole, for
-    the page to start with (None: the store is unreachable or empty; the map then starts
-    with the first values)."""
-    try:
-        if name not in repo.known().sets:
-            name = repo.default_set()
-        if name is None:
-            return None
-        set_tiles = repo.tiles(name)
-        return map_lib.start(tiles.source(app, repo, name),
-                             set_tiles.extent(set_tiles.bounds.index),
-                             map_lib.view_key(name, None), len(set_tiles.bounds), map_style)
-    except StoreUnavailableError:
-        return None

@@ -206,10 +206,7 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
             version = repo.version(state.set)
         else:
             ind_opts, la_opts, period_opts, version = [], [], [], None
-        highlight = [state.ward] if state.view == "ward" and state.ward else (
-            list(state.wards) if state.view == "compare" else [])
-        new_map = {"set": state.set, "version": version, "indicator": state.indicator,
-                   "la": state.la, "highlight": highlight, "period": state.period}
+        new_map = map_state_of(state, version)
         new_panel = {**state.as_dict(), "version": version}
         messages = [html.P(m) for m in state.messages] or None
 
@@ -375,6 +372,27 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
             return refuse(exc, "downloading the table")
         except StoreUnavailableError as exc:
             return tell(exc, "downloading the table")
+
+
+def map_state_of(state: routes.ViewState, version: str | None) -> dict:
+    """What the map shows for a view (the map callback's input, ``map-state``)."""
+    highlight = [state.ward] if state.view == "ward" and state.ward else (
+        list(state.wards) if state.view == "compare" else [])
+    return {"set": state.set, "version": version, "indicator": state.indicator,
+            "la": state.la, "highlight": highlight, "period": state.period}
+
+
+def first_map(app, repo, pathname: str, search: str, map_style: str) -> dict | None:
+    """The map a page opened at ``pathname?search`` first shows, as the router and the map
+    callback will make it: ``spec``, the router's ``state`` for the map and what the map
+    callback would then record as ``shown`` (None: the store has no set to show)."""
+    known = repo.known()
+    view = routes.parse("/" + (app.strip_relative_path(pathname) or ""), search, known)
+    if not view.set:
+        return None
+    state = map_state_of(view, repo.version(view.set))
+    spec, shown, *_ = _draw_map(app, repo, state, None, map_style)
+    return {"spec": spec, "state": state, "shown": shown}
 
 
 def _layer(repo, state: dict) -> map_lib.MapLayer:

@@ -202,13 +202,8 @@ def view_key(name: str, la: str | None) -> str:
 
 def start(tiles: dict, extent: list[float] | None, view_key: str, areas: int,
           style: str = BLANK_STYLE) -> dict:
-    """What the browser's map needs before any values: its tiles (``tiles.source``), view
-    and outlines.
-
-    The page carries it (a JSON script in Dash's index HTML, see
-    ``placeportrait_app._start_map_with_the_page``) so the browser fetches the
-    tiles while the app works out the values; :func:`spec` extends it.
-    """
+    """What the browser's map needs besides values: its tiles (``tiles.source``), view
+    and outlines; :func:`spec` adds the values."""
     return {"tiles": tiles, "layer": vector_tiles.LAYER, "style": style,
             "no_data_colour": NO_DATA_COLOUR, "highlight_colour": HIGHLIGHT_COLOUR,
             "outline_colour": OUTLINE_COLOUR, "extent": extent, "view_key": view_key,

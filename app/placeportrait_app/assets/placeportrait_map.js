@@ -284,12 +284,13 @@
       return true;
     };
 
-    /* Before any values: the map, its tiles and its view, so that the browser fetches
-       and lays out the tiles while the app works out the values; ``draw`` then only
-       colours them. */
+    /* The map the page starts with: its tiles, view and values, drawn as soon as the map
+       has loaded; the first ``draw`` from Dash then brings the same values and changes
+       nothing. */
     view.start = function (start) {
       if (!view.map && start && start.tiles) {
         ensure(document.getElementById(containerId), start);
+        if (start.codes) { view.pending = start; }
       }
     };
     /* Into the page's element for it, once React has drawn that. */
@@ -312,18 +313,69 @@
     return [Math.max(Math.round(column) - 2, 100), 558];
   }
 
-  /* The page's own start for the ward map (a JSON script in the index HTML): the map
-     starts as soon as the scripts have run, and moves into its element when React has
-     drawn the page. */
+  /* The page's own first map (a JSON script in the index HTML, from
+     callbacks.first_map: the spec, the router's state for it and what the map callback
+     would record as shown): the map starts as soon as the scripts have run, and moves
+     into its element when React has drawn the page. */
+  let first = null;
+
   function startWithThePage(view) {
     const source = document.getElementById("placeportrait-map-start");
-    let start = null;
-    try { start = source && JSON.parse(source.textContent); } catch (e) { start = null; }
-    view.start(start);
-    if (view.settle()) { return; }
-    const watch = new MutationObserver(function () { if (view.settle()) { watch.disconnect(); } });
-    watch.observe(document.body, {childList: true, subtree: true});
+    try { first = source && JSON.parse(source.textContent); } catch (e) { first = null; }
+    const spec = first && first.spec;
+    function settle() {
+      if (!view.settle()) { return false; }
+      // Dash's copy of the spec, which later switches patch: the page's own
+      if (spec) { window.dash_clientside.set_props("map-spec", {data: spec}); }
+      return true;
+    }
+    function start() {
+      view.start(spec);
+      if (settle()) { return; }
+      const watch = new MutationObserver(function () { if (settle()) { watch.disconnect(); } });
+      watch.observe(document.body, {childList: true, subtree: true});
+    }
+    if (spec && spec.selected && spec.selected.length) { afterThePanel(start); } else { start(); }
   }
+
+  /* A ward's own address (or a comparison's): the ward is what was asked for, so its map
+     waits until the panel has been drawn (at most PANEL_WAIT ms) rather than take the
+     browser's two cores from it; the portrait then shows as soon as without a map. */
+  const PANEL_WAIT = 4000;
+
+  function afterThePanel(then) {
+    let done = false;
+    function go() {
+      if (done) { return; }
+      done = true;
+      watch.disconnect();
+      then();
+    }
+    function drawn() {
+      const body = document.getElementById("panel-body");
+      return body !== null && body.childElementCount > 0;
+    }
+    const watch = new MutationObserver(function () { if (drawn()) { go(); } });
+    watch.observe(document.body, {childList: true, subtree: true});
+    setTimeout(go, PANEL_WAIT);
+  }
+
+  function canonical(value) {  // the same state, whatever the order of its keys
+    return JSON.stringify(Object.keys(value || {}).sort().map(k => [k, value[k]]));
+  }
+
+  /* Dash's request_pre hook (create_app): when the map callback is first asked for the
+     very view the page's own map shows, tell it so (``map-shown``), and it answers
+     without sending the whole spec again. */
+  window.placeportraitRequestPre = function (payload) {
+    if (!first || String(payload.output).indexOf("map-spec.data") === -1) { return; }
+    const state = (payload.inputs || []).find(i => i.id === "map-state");
+    const shown = (payload.state || []).find(s => s.id === "map-shown");
+    if (state && shown && shown.value == null && canonical(state.value) === canonical(first.state)) {
+      shown.value = first.shown;
+    }
+    first = null;  // only the first request
+  };
 
   const wardMap = makeView("map",
     "Map of the wards. Arrow keys pan, + and - zoom. The table of wards below the map " +
