@@ -13,10 +13,11 @@ scoring code. The values are there to exercise the app's speed only and mean not
 It measures what the browser receives and how long the server takes, through the Flask test
 client and Dash's own callback endpoint (no browser, no network):
 
-- the first map data, gzipped: the page layout and the first router and map callback
-  responses (the map spec: codes, classes, hover text), and the size of the set's vector
-  tiles archive, of which the browser reads only the tiles it shows (``first_render.py``
-  measures what a browser transfers);
+- the first map data, gzipped: the page, which carries the first map (codes, classes,
+  hover text), the layout, and the first router and map callback responses (the map told
+  that the page's map is shown, as the browser's ``request_pre`` hook does), and the size
+  of the set's vector tiles archive, served tile by tile, of which the browser fetches
+  only the tiles it shows (``first_render.py`` measures what a browser transfers);
 - switching what the map shows (a Dash Patch): router + map callbacks, server time and bytes;
 - opening a ward portrait: router + panel callbacks;
 - filtering by local authority, and comparing three wards.
@@ -29,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
+import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -119,6 +123,16 @@ def timed(samples: list[float]) -> str:
             f"max {max(ms):.0f} ms (n={len(ms)})")
 
 
+def page_map(body: bytes) -> dict:
+    """The first map the page carries (``placeportrait_app._start_map_with_the_page``)."""
+    text = (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body).decode()
+    found = re.search(r'<script type="application/json" id="placeportrait-map-start">(.*?)'
+                      r"</script>", text, re.S)
+    if found is None:
+        raise RuntimeError("the page carries no first map")
+    return json.loads(found.group(1))
+
+
 def kb(n: int) -> str:
     return f"{n / 1024:,.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.2f} MiB"
 
@@ -142,25 +156,34 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
     areas = repo.areas(name)
     rows.append(("boundary set", f"{name}: {len(areas):,} areas, store {repo.store.kind}"))
 
-    # -- first view: layout + router + map callback (the tiles: see first_render.py)
+    # -- first view: the page (which carries the first map), layout, router, map callback
+    # (told that the page's map is shown, as the browser's request_pre hook does); the
+    # tiles and scripts: see first_render.py
     http = app.server.test_client()
-    layout = http.get("/_dash-layout", headers={"Accept-Encoding": "gzip"})
+    gzip_only = {"Accept-Encoding": "gzip"}
+    started = time.perf_counter()
+    page = http.get("/", headers=gzip_only)
+    page_seconds = time.perf_counter() - started
+    first = page_map(page.get_data())
+    layout = http.get("/_dash-layout", headers=gzip_only)
     route = client.call("url.pathname", {"url.pathname": "/", "url.search": ""}, changed=[])
     state = route.output("map-state.data")
-    first_map = client.call("map-spec.data", {"map-state.data": state}, {"map-shown.data": None})
-    shown = first_map.output("map-shown.data")
-    tiles_url = first_map.output("map-spec.data")["tiles"]
-    header = http.get(tiles_url, headers={"Range": "bytes=0-16383"})
-    assert header.status_code == 206, header.status_code
-    total = len(layout.get_data()) + route.gzip_bytes + first_map.gzip_bytes
-    rows.append(("vector tiles (one PMTiles archive; the browser reads only the tiles it shows)",
+    answer = client.call("map-spec.data", {"map-state.data": state},
+                         {"map-shown.data": first["shown"]})
+    assert "map-spec" not in answer.response["response"], "the map callback sent the spec again"
+    shown = answer.output("map-shown.data")
+    tile = http.get(first["spec"]["tiles"]["tiles"][0].replace("{z}/{x}/{y}", "0/0/0"),
+                    headers=gzip_only)
+    assert tile.status_code == 200, tile.status_code
+    total = len(page.get_data()) + len(layout.get_data()) + route.gzip_bytes + answer.gzip_bytes
+    rows.append(("vector tiles (one PMTiles archive, served tile by tile)",
                  f"{kb(len(repo.tiles(name).archive))} archive, kept in the store: "
-                 f"{'yes' if repo.tiles(name).kept else 'no, built at start-up'}"))
-    rows.append(("first map spec (codes, classes, hover text)",
-                 (f"{kb(first_map.gzip_bytes)} gzipped ({kb(first_map.raw_bytes)} raw), "
-                  f"server {1000 * first_map.seconds:.0f} ms")))
-    rows.append(("first map data (layout + router + map spec; tiles and scripts: first_render)",
-                 f"{kb(total)} gzipped"))
+                 f"{'yes' if repo.tiles(name).kept else 'no, built at start-up'}; "
+                 f"zoom-0 tile {kb(len(tile.get_data()))} gzipped"))
+    rows.append(("the page, with its first map (codes, classes, hover text)",
+                 f"{kb(len(page.get_data()))} gzipped, server {1000 * page_seconds:.0f} ms"))
+    rows.append(("first map data (page + layout + router + map answer; tiles and scripts: "
+                 "first_render)", f"{kb(total)} gzipped"))
 
     # -- indicator switches
     metrics = list(repo.metrics(name))
@@ -173,7 +196,8 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
                             {"map-state.data": state}, changed=["indicator.value"])
             new_state = r.output("map-state.data")
             m = client.call("map-spec.data", {"map-state.data": new_state}, {"map-shown.data": shown})
-            w = client.call("ward-list.children", {"map-state.data": new_state})
+            w = client.call("ward-list.children", {"map-shown.data": m.output("map-shown.data")},
+                            {"map-state.data": new_state})
             elapsed = r.seconds + m.seconds
             (lists_cold if round_ == 0 else lists_warm).append(w.seconds)
             assert m.status == 200 and new_state["indicator"] == metric_id, (m.status, new_state)
@@ -183,7 +207,7 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
     rows.append(("**switch indicator**, first time each (router + map Patch, server)", timed(cold)))
     if warm:
         rows.append(("switch indicator, again (cached layer)", timed(warm)))
-    rows.append(("  the table of wards (text alternative; its own request, in parallel)",
+    rows.append(("  the table of wards (text alternative; its own request, after the map's)",
                  f"first {timed(lists_cold)}; again {timed(lists_warm or lists_cold)}"))
     rows.append(("switch indicator: bytes sent (Patch, gzipped)",
                  f"median {kb(int(statistics.median(sizes)))}, max {kb(max(sizes))}"))
