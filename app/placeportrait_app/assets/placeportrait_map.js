@@ -81,6 +81,7 @@
     const view = {
       map: null, ready: false, pending: null, spec: null, tiles: null, viewKey: null,
       index: new Map(), popup: null, hovered: null, drawnAt: null, painted: null,
+      waiting: false, held: null,  // waiting: draws are held (a ward's page, see afterThePanel)
     };
 
     function create(container, spec) {
@@ -277,6 +278,10 @@
     }
 
     view.draw = function (spec) {
+      if (view.waiting) {  // drawn when released, the newest spec
+        view.held = spec;
+        return Boolean(spec && spec.tiles);
+      }
       const container = document.getElementById(containerId);
       if (!spec || !spec.tiles || !container) { return false; }
       ensure(container, spec);
@@ -292,6 +297,12 @@
         ensure(document.getElementById(containerId), start);
         if (start.codes) { view.pending = start; }
       }
+    };
+    view.release = function () {
+      view.waiting = false;
+      const spec = view.held;
+      view.held = null;
+      if (spec) { view.draw(spec); }
     };
     /* Into the page's element for it, once React has drawn that. */
     view.settle = function () {
@@ -323,19 +334,21 @@
     const source = document.getElementById("placeportrait-map-start");
     try { first = source && JSON.parse(source.textContent); } catch (e) { first = null; }
     const spec = first && first.spec;
+    if (spec && spec.selected && spec.selected.length) {
+      view.waiting = true;
+      afterThePanel(view.release);
+    } else {
+      view.start(spec);
+    }
     function settle() {
       if (!view.settle()) { return false; }
       // Dash's copy of the spec, which later switches patch: the page's own
       if (spec) { window.dash_clientside.set_props("map-spec", {data: spec}); }
       return true;
     }
-    function start() {
-      view.start(spec);
-      if (settle()) { return; }
-      const watch = new MutationObserver(function () { if (settle()) { watch.disconnect(); } });
-      watch.observe(document.body, {childList: true, subtree: true});
-    }
-    if (spec && spec.selected && spec.selected.length) { afterThePanel(start); } else { start(); }
+    if (settle()) { return; }
+    const watch = new MutationObserver(function () { if (settle()) { watch.disconnect(); } });
+    watch.observe(document.body, {childList: true, subtree: true});
   }
 
   /* A ward's own address (or a comparison's): the ward is what was asked for, so its map
