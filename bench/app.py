@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import json
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -123,22 +121,12 @@ def timed(samples: list[float]) -> str:
             f"max {max(ms):.0f} ms (n={len(ms)})")
 
 
-def page_map(body: bytes) -> dict:
-    """The first map the page carries (``placeportrait_app._start_map_with_the_page``)."""
-    text = (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body).decode()
-    found = re.search(r'<script type="application/json" id="placeportrait-map-start">(.*?)'
-                      r"</script>", text, re.S)
-    if found is None:
-        raise RuntimeError("the page carries no first map")
-    return json.loads(found.group(1))
-
-
 def kb(n: int) -> str:
     return f"{n / 1024:,.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.2f} MiB"
 
 
 def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, str]]:
-    from placeportrait_app import create_app
+    from placeportrait_app import create_app, page_map
     from placeportrait_app.dashcall import CallbackClient
 
     rows: list[tuple[str, str]] = []
@@ -164,7 +152,9 @@ def measure(url: str, boundary_set: str | None, repeat: int) -> list[tuple[str, 
     started = time.perf_counter()
     page = http.get("/", headers=gzip_only)
     page_seconds = time.perf_counter() - started
-    first = page_map(page.get_data())
+    first = page_map(gzip.decompress(page.get_data()).decode())
+    if first is None:
+        raise RuntimeError("the page carries no first map")
     layout = http.get("/_dash-layout", headers=gzip_only)
     route = client.call("url.pathname", {"url.pathname": "/", "url.search": ""}, changed=[])
     state = route.output("map-state.data")

@@ -8,9 +8,7 @@ server skips those tests; with CI=true any skip fails the run.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import uuid
 from pathlib import Path
 
@@ -233,9 +231,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 def page_map(page_response) -> dict | None:
     """The first map the page (Dash's index HTML) carries: spec, state and shown."""
-    found = re.search(r'<script type="application/json" id="placeportrait-map-start">(.*?)'
-                      r"</script>", page_response.get_data(as_text=True), re.S)
-    return json.loads(found.group(1)) if found else None
+    from placeportrait_app import page_map as carried
+
+    return carried(page_response.get_data(as_text=True))
 
 
 def map_start(page_response) -> dict | None:

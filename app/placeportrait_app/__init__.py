@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import dash
@@ -22,7 +23,16 @@ from placeportrait_app.map import BLANK_STYLE
 __all__ = ["create_app"]
 
 MAP_START_ID = "placeportrait-map-start"
+_MAP_START = re.compile(f'<script type="application/json" id="{MAP_START_ID}">(.*?)</script>',
+                        re.S)
 log = logging.getLogger("placeportrait.app")
+
+
+def page_map(page: str) -> dict | None:
+    """The first map a page carries (``spec``, ``state``, ``shown``; None: none), as
+    :func:`_start_map_with_the_page` puts it there."""
+    found = _MAP_START.search(page)
+    return json.loads(found.group(1)) if found else None
 
 
 def create_app(store_url: str | None = None, boundary_set: str | None = None, *,

@@ -112,8 +112,8 @@ def register(app, repo, *, map_style: str = map_lib.BLANK_STYLE) -> None:
     def warm_layers(name, metric_ids):
         # the state as the router makes it, so that the map finds these under its key
         for metric_id in metric_ids:
-            _layer(repo, {"set": name, "indicator": metric_id, "la": None,
-                          "period": routes.LATEST})
+            view = routes.ViewState(set=name, indicator=metric_id)
+            _layer(repo, map_state_of(view, repo.version(name)))
 
     repo.on_warm = warm_layers
 

@@ -21,6 +21,11 @@ MIN_SIZE = 1024
 MAX_CACHED = 128  # Dash and the app serve a few dozen static files
 
 
+def accepts_gzip() -> bool:
+    """Whether the request's client takes gzipped answers."""
+    return "gzip" in flask.request.headers.get("Accept-Encoding", "").lower()
+
+
 def enable(server: flask.Flask, level: int = 6) -> None:
     """Compress the server's text answers. The static cache is ``server.extensions["gzip_cache"]``."""
     cache: OrderedDict[tuple, bytes] = OrderedDict()
@@ -45,7 +50,7 @@ def enable(server: flask.Flask, level: int = 6) -> None:
     def _gzip(response: flask.Response):
         if (response.status_code != 200 or "Content-Encoding" in response.headers
                 or response.mimetype not in TEXT_TYPES
-                or "gzip" not in flask.request.headers.get("Accept-Encoding", "").lower()):
+                or not accepts_gzip()):
             return response
         static = flask.request.path.startswith(("/_dash-component-suites/", "/assets/"))
         key = (flask.request.path, response.headers.get("ETag"))

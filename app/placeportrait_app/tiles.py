@@ -27,6 +27,7 @@ import shapely
 from pmtiles.tile import Compression, deserialize_directory, deserialize_header, zxy_to_tileid
 
 from placeportrait import vector_tiles
+from placeportrait_app import compress
 
 ROUTE = "_placeportrait/tiles/"
 YEAR = 31536000
@@ -132,8 +133,7 @@ def register(app, repo) -> None:
         tile = set_tiles.tile(z, x, y)
         if tile is None:  # outside the areas, or beyond the archive's zooms: nothing to draw
             response = flask.Response(status=204)
-        elif set_tiles.gzipped and "gzip" not in flask.request.headers.get(
-                "Accept-Encoding", "").lower():
+        elif set_tiles.gzipped and not compress.accepts_gzip():
             response = flask.Response(gzip.decompress(tile), mimetype=MEDIA_TYPE)
         else:
             response = flask.Response(tile, mimetype=MEDIA_TYPE)

@@ -336,19 +336,16 @@
     const spec = first && first.spec;
     if (spec && spec.selected && spec.selected.length) {
       view.waiting = true;
-      afterThePanel(view.release);
+      whenThePageHas(panelDrawn, view.release, PANEL_WAIT);
     } else {
       view.start(spec);
     }
-    function settle() {
-      if (!view.settle()) { return false; }
-      // Dash's copy of the spec, which later switches patch: the page's own
-      if (spec) { window.dash_clientside.set_props("map-spec", {data: spec}); }
-      return true;
-    }
-    if (settle()) { return; }
-    const watch = new MutationObserver(function () { if (settle()) { watch.disconnect(); } });
-    watch.observe(document.body, {childList: true, subtree: true});
+    whenThePageHas(function () { return document.getElementById("map") !== null; },
+                   function () {
+                     view.settle();
+                     // Dash's copy of the spec, which later switches patch: the page's own
+                     if (spec) { window.dash_clientside.set_props("map-spec", {data: spec}); }
+                   });
   }
 
   /* A ward's own address (or a comparison's): the ward is what was asked for, so its map
@@ -356,21 +353,25 @@
      browser's two cores from it; the portrait then shows as soon as without a map. */
   const PANEL_WAIT = 4000;
 
-  function afterThePanel(then) {
+  function panelDrawn() {
+    const body = document.getElementById("panel-body");
+    return body !== null && body.childElementCount > 0;
+  }
+
+  /* ``then()`` once, as soon as ``ready()`` holds as React changes the page (or after
+     ``wait`` ms, if given). */
+  function whenThePageHas(ready, then, wait) {
     let done = false;
+    const watch = new MutationObserver(function () { if (ready()) { go(); } });
     function go() {
       if (done) { return; }
       done = true;
       watch.disconnect();
       then();
     }
-    function drawn() {
-      const body = document.getElementById("panel-body");
-      return body !== null && body.childElementCount > 0;
-    }
-    const watch = new MutationObserver(function () { if (drawn()) { go(); } });
+    if (ready()) { go(); return; }
     watch.observe(document.body, {childList: true, subtree: true});
-    setTimeout(go, PANEL_WAIT);
+    if (wait) { setTimeout(go, wait); }
   }
 
   function canonical(value) {  // the same state, whatever the order of its keys
