@@ -15,7 +15,6 @@
   const WARD_SOURCE = "ward";
   const FILL = "areas-fill";
   const HATCH = "areas-no-data";
-  const LINE = "areas-outline";
   const HOVER_COLOUR = "#1a1a1a";
   const SELECTED = "areas-selected";
   const WARD_LINE = "ward-outline";
@@ -63,10 +62,14 @@
     return el;
   }
 
-  function outlineWidth(width) {
-    // Hovered: 2 px; shown: the spec's width; areas the spec does not show: none.
-    return ["case", ["boolean", ["feature-state", "hover"], false], 2,
-            ["boolean", ["feature-state", "shown"], false], width, 0];
+  function outlineColour(hex, width) {
+    // The fill's own 1 px outline stands in for a line of ``width`` px: a line layer would
+    // cost each tile a tessellated pass over all its areas (a quarter of a second on the
+    // UK map). Hovered: near black; shown: ``hex`` at opacity ``width``; otherwise none.
+    const rgb = [1, 3, 5].map(function (i) { return parseInt(hex.slice(i, i + 2), 16); });
+    const colour = "rgba(" + rgb.join(",") + "," + Math.min(1, width) + ")";
+    return ["case", ["boolean", ["feature-state", "hover"], false], HOVER_COLOUR,
+            ["boolean", ["feature-state", "shown"], false], colour, TRANSPARENT];
   }
 
   function valuesKey(spec) {
@@ -115,7 +118,7 @@
     }
 
     function addSources(map, spec) {
-      [WARD_LINE, SELECTED, LINE, HATCH, FILL].forEach(function (id) {
+      [WARD_LINE, SELECTED, HATCH, FILL].forEach(function (id) {
         if (map.getLayer(id)) { map.removeLayer(id); }
       });
       [SOURCE, SELECTED_SOURCE, WARD_SOURCE].forEach(function (id) {
@@ -125,18 +128,11 @@
       const layer = {source: SOURCE, "source-layer": spec.layer};
       map.addLayer(Object.assign({id: FILL, type: "fill", paint: {
         "fill-color": ["to-color", ["coalesce", ["feature-state", "fill"], TRANSPARENT]],
-        "fill-antialias": false,
+        "fill-outline-color": outlineColour(spec.outline_colour, spec.line_width),
       }}, layer));
       map.addLayer(Object.assign({id: HATCH, type: "fill", paint: {
-        "fill-pattern": "no-data-hatch",
+        "fill-pattern": "no-data-hatch", "fill-antialias": false,
         "fill-opacity": ["case", ["boolean", ["feature-state", "no_data"], false], 1, 0],
-      }}, layer));
-      // One line layer draws both the outlines and the hovered area's: every layer costs
-      // each tile a pass over all its areas, and a second one cost a tenth of a second.
-      map.addLayer(Object.assign({id: LINE, type: "line", paint: {
-        "line-color": ["case", ["boolean", ["feature-state", "hover"], false], HOVER_COLOUR,
-                       spec.outline_colour],
-        "line-width": outlineWidth(spec.line_width),
       }}, layer));
       if (spec.ward_tiles) {  // the ward's own outline, from its set's tiles
         map.addSource(WARD_SOURCE, vectorSource(spec.ward_tiles));
@@ -162,7 +158,8 @@
       });
       view.index = index;
       if (spec.line_width !== view.lineWidth) {  // a new expression lays the tiles out again
-        map.setPaintProperty(LINE, "line-width", outlineWidth(spec.line_width));
+        map.setPaintProperty(FILL, "fill-outline-color",
+                             outlineColour(spec.outline_colour, spec.line_width));
         view.lineWidth = spec.line_width;
       }
     }
