@@ -5,7 +5,9 @@
 Two stores, each built in a temporary folder: the 8,441 UK wards of December 2023 with six
 synthetic indicators, scored (``bench/app.py``'s bench store), and the Trafford demo
 (``placeportrait demo --no-serve``: 21 wards, real indicators); with ``--database-url``, the
-UK store again in that PostGIS database (tiles from the store there too); and, when
+UK store again in that PostGIS database (tiles from the store there too; give it a database
+that holds nothing else, or the PostGIS rows measure a bigger store than the GeoPackage's:
+other sets' scores are read at start-up and warmed beside the visits); and, when
 ``../shared`` has them, England and Wales's 35,672 LSOAs of 2021 with one synthetic
 indicator. For each, the app runs as
 ``placeportrait serve`` in a subprocess on 127.0.0.1 and a free port, and Debian's headless
@@ -510,7 +512,8 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE,
                         help="git revision to measure beside this one ('' for none)")
     parser.add_argument("--database-url", default=os.environ.get("PLACEPORTRAIT_BENCH_DATABASE_URL"),
-                        help="a PostGIS store to measure too (its UK set is replaced)")
+                        help="a PostGIS store to measure too, best holding nothing else "
+                             "(its UK set is replaced)")
     args = parser.parse_args()
     rows = run({"first_render_repeat": args.repeat, "first_render_baseline": args.baseline,
                 "database_url": args.database_url})
