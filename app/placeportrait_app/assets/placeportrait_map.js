@@ -349,6 +349,7 @@
      waits until the panel has been drawn (at most PANEL_WAIT ms) rather than take the
      browser's two cores from it; the portrait then shows as soon as without a map. */
   const PANEL_WAIT = 4000;
+  const INSIDE_WAIT = 1000;  // the portrait's section comes in the panel's own response
 
   function panelDrawn() {
     const body = document.getElementById("panel-body");
@@ -416,11 +417,9 @@
           return null;
         }
         // The section arrives with the panel in the same response: draw once React has
-        // put its element in the page.
-        let tries = 0;
-        (function attempt() {
-          if (!insideMap.draw(spec) && tries++ < 60) { requestAnimationFrame(attempt); }
-        })();
+        // put its element in the page (at most INSIDE_WAIT ms).
+        whenThePageHas(function () { return document.getElementById("inside-map") !== null; },
+                       function () { insideMap.draw(spec); }, INSIDE_WAIT);
         return spec.codes.length;
       },
     },
