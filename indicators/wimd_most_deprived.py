@@ -75,7 +75,7 @@ def _ranks(path: Path, column: str) -> pd.DataFrame:
     return C.drop_blank_codes(pd.DataFrame({"code": code.to_numpy(), "rank": rank.to_numpy()}))
 
 
-def _population(path: Path) -> pd.Series:
+def population_by_lsoa(path: Path) -> pd.Series:
     """Residents by LSOA 2011, mid-2019."""
     if path.suffix.lower() in SPREADSHEETS:
         frame = _workbook(path, "persons", ("LSOA Code", "All Ages"))
@@ -101,7 +101,7 @@ class _MostDeprivedWales(IndicatorPlugin):
         if not welsh.all():
             raise InputError(f"{path}: {int((~welsh).sum())} codes are not Welsh LSOAs "
                              f"(e.g. {ranks.loc[~welsh, 'code'].iloc[0]})")
-        people = _population(Path(population))
+        people = population_by_lsoa(Path(population))
         value = (ranks["rank"] <= MOST_DEPRIVED_RANKS).astype(float) * 100
         return pd.DataFrame({"code": ranks["code"], "period": "2019",
                              "value": value.where(ranks["rank"].notna()).to_numpy(),

@@ -67,8 +67,8 @@ def test_demo_manifest_names_only_shipped_files():
         for key, name in inputs.items():
             assert key.split(".")[0] == pid and (DEMO / name).is_file(), name
             assert f"`{name}`" in attribution, name
-    assert len(manifest["indicators"]) == 31
-    assert len(runs) == 32  # fuel poverty (LILEE) has two releases
+    assert len(manifest["indicators"]) == 32
+    assert len(runs) == 33  # fuel poverty (LILEE) has two releases
 
 
 # -- deprivation ------------------------------------------------------------------------------

@@ -67,6 +67,10 @@ def builtin_inputs(census_tables: bool) -> dict[str, Path]:
     pairs["census21_households_deprived"] = DEMO / "census21_ts011_household_deprivation_lsoa21.csv.gz"
     pairs["census21_overcrowded_households"] = DEMO / "census21_ts052_occupancy_rating_lsoa21.csv.gz"
     pairs["fuel_poverty_lilee"] = DEMO / "LSOA_Fuel_Poverty_2019.csv.gz"
+    pairs["home_energy_co2"] = DEMO / "LSOA_GAS_2019.csv.gz"
+    pairs["home_energy_co2.electricity"] = DEMO / "LSOA_ELEC_2019.csv.gz"
+    pairs["home_energy_co2.co2"] = DEMO / "co2_emissions_2005-19_uk_2019.csv.gz"
+    pairs["home_energy_co2.population"] = DEMO / "population_mid2019_lsoa11.csv.gz"
     for pid in ("no2_limit_ratio", "particulates_limit_ratio"):
         pairs[pid] = DEMO / "imd2019_england_lsoa11_air_quality_indicators.csv.gz"
         pairs[f"{pid}.population"] = DEMO / "iod2019_file6_england.csv.gz"

@@ -46,17 +46,17 @@ def test_console_script_is_installed():
 def test_demo_on_the_embedded_default(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--no-serve")
     assert code == 0, err
-    assert "Trafford, 21 wards" in out and "31 indicators scored" in out
+    assert "Trafford, 21 wards" in out and "32 indicators scored" in out
     for pid in ("fuel_poverty", "imd_most_deprived", "gigabit_broadband"):
         assert f"{pid}: 21 of 21 areas have data" in out
     assert (tmp_path / "home" / "placeportrait.gpkg").exists()
     code, out, _ = run(capsys, "db", "status")
-    assert "schema version 9" in out and "areas: 298 rows" in out and "scores: 1,638 rows" in out
+    assert "schema version 9" in out and "areas: 298 rows" in out and "scores: 1,659 rows" in out
     assert "similar_wards: 210 rows" in out  # 10 for each of the 21 wards
     # Running the demo again replaces, never duplicates.
     assert run(capsys, "demo", "--no-serve")[0] == 0
     again = run(capsys, "db", "status")[1]
-    assert "scores: 1,638 rows" in again and "similar_wards: 210 rows" in again
+    assert "scores: 1,659 rows" in again and "similar_wards: 210 rows" in again
 
 
 def test_db_status_before_init(capsys):

@@ -151,6 +151,22 @@ def test_england_values_match_the_published_headlines(demo_store, indicator, per
     assert round(row["value"], 1) == published
 
 
+def test_home_energy_england_and_trafford_from_every_lsoa(demo_store):
+    """CO2 from home gas and electricity per person: England over its LSOAs with published
+    gas use, Trafford's LSOAs together being Trafford's published 343.3 kt (BEIS 2019)."""
+    from test_home_energy import _by_hand
+
+    lsoa = _by_hand().dropna(subset=["value"])
+    england = lsoa[lsoa.index.str.startswith("E")]
+    expected = (england["value"] * england["people"]).sum() / england["people"].sum()
+    row = _reference(demo_store, "home_energy_co2", "nation")
+    assert row["value"] == pytest.approx(expected, rel=1e-9)
+    assert "32,049 LSOAs (2011) with data" in row["method"]
+    trafford = lsoa[lsoa["authority"] == TRAFFORD]
+    assert _reference(demo_store, "home_energy_co2", "authority")["value"] == pytest.approx(
+        343_300 / trafford["people"].sum(), abs=0.01)
+
+
 @pytest.mark.parametrize("indicator, score, census, total", [
     ("income_deprivation_rate_2025", "Income_score",
      "census21_ts037_general_health_lsoa21_from_oa.csv.gz", "ts0370001"),
