@@ -45,6 +45,7 @@ GAS_2019 = ("https://assets.publishing.service.gov.uk/government/uploads/system/
 ELECTRICITY = ("https://www.gov.uk/government/statistics/"
                "lower-and-middle-super-output-areas-electricity-consumption")
 LSOA = re.compile(r"^[EW]01\d{6}$")
+PERIOD = "2019"  # the zips hold every year from 2010: this year's member is read
 #: How far (as a share) an authority's implied emission factor may sit from the median of
 #: the file's authorities. Nationally, 2019, they sit within 1 % (gas) and 3 %
 #: (electricity); an authority only partly in the file sits further off.
@@ -53,8 +54,8 @@ FACTOR_TOLERANCE = 0.05
 
 def _consumption(path: Path, kwh_header: str, fuel: str) -> tuple[pd.DataFrame, str]:
     """``code, authority, kwh`` of one fuel's LSOA file (the published CSV, or the zip of
-    every year's), and the year its name gives."""
-    path = C.extract(Path(path), rf"LSOA_{fuel}_\d{{4}}")
+    every year's, whose 2019 member is read), and the year its name gives."""
+    path = C.extract(Path(path), rf"LSOA_{fuel}_{PERIOD}")
     year = re.findall(r"(?<!\d)(20\d\d)(?!\d)", path.name)
     if not year:
         raise InputError(f"{path}: cannot tell which year the {fuel.lower()} file is for "
@@ -146,7 +147,7 @@ class HomeEnergyCO2(IndicatorPlugin):
         },
         "geography": "lsoa2011",
         "measure": {"kind": "intensive", "denominator": "residents (mid-2019 population)"},
-        "periods": ["2019"],
+        "periods": [PERIOD],
         "min_coverage": 0.5,
         "harmonise": {"source_boundaries": "lsoa-2011"},
     }

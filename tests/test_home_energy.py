@@ -7,6 +7,7 @@ files, never with the plugin's own output."""
 from __future__ import annotations
 
 import gzip
+import zipfile
 
 import geopandas as gpd
 import pandas as pd
@@ -126,3 +127,15 @@ def test_energy_files_of_two_years_are_refused(tmp_path):
     extra, gas = _inputs(electricity=elec)
     with pytest.raises(InputError, match="electricity for 2018, gas for 2019"):
         plugins.load(PID).load(gas, **extra)
+
+
+def test_the_published_zip_is_read_for_its_2019_member(tmp_path, table):
+    """The gas address is a zip of every year's CSV, in a folder, earliest first."""
+    archive = tmp_path / "LSOA_Gas_csv.zip"
+    gas = pd.read_csv(GAS)
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("LSOA Gas csv/LSOA_GAS_2018.csv", gas.head(5).to_csv(index=False))
+        zf.writestr("LSOA Gas csv/LSOA_GAS_2019.csv", gas.to_csv(index=False))
+    extra, _ = _inputs()
+    from_zip = plugins.load(PID).load(archive, **extra).set_index("code")
+    pd.testing.assert_frame_equal(from_zip, table)
