@@ -193,6 +193,15 @@ def test_altrincham_report_pdf_and_html(demo, capsys, tmp_path, monkeypatch):
     assert '<html lang="en-GB">' in html and "Altrincham" in html
     for title in indicators["title"]:
         assert title.replace("'", "&#39;") in html or title in html
+    # every file a value came from, extra sources too, with its checksum (hashed here)
+    import hashlib
+
+    demo_files = Path(content.__file__).parents[1] / "data" / "demo"
+    for name, file in [("co2", "co2_emissions_2005-19_uk_2019.csv.gz"),
+                       ("electricity", "LSOA_ELEC_2019.csv.gz"),
+                       ("population", "population_mid2019_lsoa11.csv.gz")]:
+        digest = hashlib.sha256((demo_files / file).read_bytes()).hexdigest()[:12]
+        assert f"{name}: {file} (SHA-256 {digest}…)" in html, file
 
     # The stylesheet, parsed once and applied to the PDF's page: A4 above, footers here.
     assert "Page 1" in text and "Altrincham (E05015239) · ward doughnut report · Trafford" in text

@@ -11,6 +11,7 @@ such, counts only include indicators with data, and the summary says what is unk
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -456,7 +457,7 @@ def _read_run_info(data: SetData, run_id) -> dict:
     source_text = ""
     if not is_missing(source) and source:
         source = str(source)
-        source_text = source if "://" in source else source.replace("\\", "/").rsplit("/", 1)[-1]
+        source_text = _file_name(source)
     checksum = run.get("source_checksum")
     return {
         "id": str(run_id)[:8],
@@ -464,7 +465,25 @@ def _read_run_info(data: SetData, run_id) -> dict:
         "source": source_text,
         "checksum": "" if is_missing(checksum) or not checksum else str(checksum)[:12],
         "plugin_version": "" if is_missing(run.get("plugin_version")) else str(run.get("plugin_version")),
+        "extras": _extra_sources(run.get("messages")),
     }
+
+
+def _extra_sources(messages) -> list[dict]:
+    """The extra sources a run read (a plugin's ``source.extra``: populations, lookups,
+    a second file), from the provenance the run stored, so a value is traceable to every
+    file that made it."""
+    try:
+        extras = json.loads(messages).get("extra_sources") or {}
+    except (TypeError, ValueError, AttributeError):
+        return []
+    return [{"name": name, "file": _file_name(str(item.get("source") or "")),
+             "checksum": str(item.get("sha256") or "")[:12]}
+            for name, item in sorted(extras.items()) if isinstance(item, dict)]
+
+
+def _file_name(source: str) -> str:
+    return source if "://" in source else source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _lens_label(lens: str) -> str:
