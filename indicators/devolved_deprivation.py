@@ -77,12 +77,17 @@ def _meta(pid, title, what, nation, release, url, geography, denominator, source
 
 
 # -- Scotland ------------------------------------------------------------------------------
+def simd_table(path: Path) -> pd.DataFrame:
+    """The SIMD 2020v2 indicators: the workbook's ``Data`` sheet, or its CSV copy."""
+    return _table(Path(path), "Data")
+
+
 class _Scotland(IndicatorPlugin):
     rate: str
     weight: str
 
     def read(self, path: Path) -> pd.DataFrame:
-        frame = _table(path, "Data")
+        frame = simd_table(path)
         code = C.codes(frame[C.column(frame, path, "Data_Zone", "dz11_code", "DZ")])
         share = _percent(C.number(frame, C.column(frame, path, self.rate), path), path, self.rate)
         weight = C.number(frame, C.column(frame, path, self.weight), path)

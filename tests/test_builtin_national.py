@@ -132,16 +132,17 @@ def test_run_all_on_a_uk_ward_set(uk, capsys, boundary_set, ward_file, parent_co
     devolved = {"income_deprivation_rate_scotland", "employment_deprivation_rate_scotland",
                 "overcrowded_scotland", "no_central_heating_scotland", "low_income_rate_ni",
                 "employment_deprivation_rate_ni", "ni_households_deprived",
-                "ni_overcrowded_households", "scotland_overcrowded_households"}
+                "ni_overcrowded_households", "scotland_overcrowded_households",
+                "home_energy_co2_scotland"}
     assert code in (0, None), err
     assert not [l for l in err.splitlines() if l.startswith("error:")], err
     lines = [l for l in err.splitlines() if l.startswith("not run:")]
-    assert len(lines) == 11 and sum("oa-2021" in l for l in lines) == 2, err
+    assert len(lines) == 12 and sum("oa-2021" in l for l in lines) == 2, err
     assert all("--lookup PATH" in l for l in lines), err
     total_plugins = len(plugins.discover().plugins)
-    assert f"11 of {total_plugins} indicators not run" in err
+    assert f"12 of {total_plugins} indicators not run" in err
     assert not set(covered) & (oa | devolved)
-    assert len(covered) == total_plugins - 11
+    assert len(covered) == total_plugins - 12
     total = 8441 if boundary_set == "uk-wards-2023" else 8887
     assert f"of {total:,} areas have data" in out
     # Local-authority sources: every ward of an authority with a value, no other.

@@ -71,6 +71,11 @@ def builtin_inputs(census_tables: bool) -> dict[str, Path]:
     pairs["home_energy_co2.electricity"] = DEMO / "LSOA_ELEC_2019.csv.gz"
     pairs["home_energy_co2.co2"] = DEMO / "co2_emissions_2005-19_uk_2019.csv.gz"
     pairs["home_energy_co2.population"] = DEMO / "population_mid2019_lsoa11.csv.gz"
+    pairs["home_energy_co2_scotland"] = IND / "LSOA_GAS_2019_clackmannanshire.csv"
+    pairs["home_energy_co2_scotland.electricity"] = IND / "LSOA_ELEC_2019_clackmannanshire.csv"
+    pairs["home_energy_co2_scotland.co2"] = IND / "co2_emissions_2005-19_year2019.csv"
+    pairs["home_energy_co2_scotland.population"] = (
+        IND / "simd2020v2_scotland_dz11_indicators_clackmannanshire.csv")
     for pid in ("no2_limit_ratio", "particulates_limit_ratio"):
         pairs[pid] = DEMO / "imd2019_england_lsoa11_air_quality_indicators.csv.gz"
         pairs[f"{pid}.population"] = DEMO / "iod2019_file6_england.csv.gz"

@@ -16,7 +16,8 @@ import pytest
 from placeportrait import plugins
 from placeportrait.errors import InputError
 
-from test_builtin_support import DEMO, LSOA_2011, overlay_mean, run, trafford_store, ward_areas
+from test_builtin_support import (DEMO, IND, LSOA_2011, overlay_mean, run, trafford_store,
+                                  ward_areas)
 
 PID = "home_energy_co2"
 GAS, ELEC = DEMO / "LSOA_GAS_2019.csv.gz", DEMO / "LSOA_ELEC_2019.csv.gz"
@@ -118,7 +119,7 @@ def test_an_authority_only_partly_in_the_file_is_refused(tmp_path):
     part = gas[gas[LA_CODE].isin([TRAFFORD, "E08000003", "E08000007"])]  # + Manchester, Stockport
     part = part.drop(part[part[LA_CODE] == TRAFFORD].index[::2])
     extra, _ = _inputs()
-    with pytest.raises(InputError, match=f"authority {TRAFFORD}.*every LSOA"):
+    with pytest.raises(InputError, match=f"authority {TRAFFORD}.*every area"):
         plugins.load(PID).load(_write(tmp_path / "LSOA_GAS_2019.csv.gz", part), **extra)
 
 
@@ -139,3 +140,37 @@ def test_the_published_zip_is_read_for_its_2019_member(tmp_path, table):
     extra, _ = _inputs()
     from_zip = plugins.load(PID).load(archive, **extra).set_index("code")
     pd.testing.assert_frame_equal(from_zip, table)
+
+
+# -- Scotland: the same files' data-zone rows, over SIMD 2020's populations ---------------
+CLACKS = "S12000005"
+SCOTLAND = {name: IND / f"{name}_clackmannanshire.csv"
+            for name in ("LSOA_GAS_2019", "LSOA_ELEC_2019", "simd2020v2_scotland_dz11_indicators")}
+
+
+def test_scottish_data_zones_share_their_councils_published_co2():
+    """Clackmannanshire's 72 data zones, by hand: each zone's share of the council's
+    published domestic gas and electricity CO2 by metered kWh, over SIMD's population."""
+    table = plugins.load("home_energy_co2_scotland").load(
+        SCOTLAND["LSOA_GAS_2019"], electricity=SCOTLAND["LSOA_ELEC_2019"],
+        co2=IND / "co2_emissions_2005-19_year2019.csv",
+        population=SCOTLAND["simd2020v2_scotland_dz11_indicators"]).set_index("code")
+    gas = pd.read_csv(SCOTLAND["LSOA_GAS_2019"]).set_index(LSOA_CODE)["Consumption (kWh)"]
+    elec = pd.read_csv(SCOTLAND["LSOA_ELEC_2019"]).set_index(LSOA_CODE).iloc[:, 6]
+    people = pd.read_csv(SCOTLAND["simd2020v2_scotland_dz11_indicators"]).set_index(
+        "dz11_code")["Total_population"]
+    published = pd.read_csv(IND / "co2_emissions_2005-19_year2019.csv", skiprows=1,
+                            encoding="utf-8-sig", thousands=",").set_index("Code")
+    council = published.loc[CLACKS]
+    tonnes = (gas / gas.sum() * council["Domestic Gas"]
+              + elec / elec.sum() * council["Domestic Electricity"]) * 1000
+    expected = (tonnes / people).reindex(elec.index)
+    assert len(table) == 72 and table.index.str.startswith("S01").all()
+    pd.testing.assert_series_equal(table["value"].reindex(expected.index), expected,
+                                   check_names=False, rtol=1e-9)
+    # the zone with no published gas use is no data
+    assert list(table.index[table["value"].isna()]) == ["S01007447"]
+    # the same files give England and Wales nothing here, and Scotland nothing to the LSOA plugin
+    with pytest.raises(InputError, match="no rows for this plugin's areas .codes E01… and W01…"):
+        plugins.load(PID).load(SCOTLAND["LSOA_GAS_2019"], electricity=SCOTLAND["LSOA_ELEC_2019"],
+                               co2=IND / "co2_emissions_2005-19_year2019.csv", population=PEOPLE)
