@@ -157,6 +157,9 @@ def test_python_plugin_with_extra_source():
     (lambda f: f.rename(columns={"value": "val"}), "missing column 'value'"),
     (lambda f: f.assign(value=f["value"].where(f.index != 5, "n.a.x")), "row 7, column 'value'"),
     (lambda f: pd.concat([f, f.iloc[[0]]]), "duplicate code and period"),
+    # a NUL from a corrupt file would otherwise be a second, invisible period
+    (lambda f: f.assign(period=f["period"].where(f.index != 5, "\x002017")),
+     r"column 'period' holds a control character \(row 7: '\\x002017'\)"),
 ])
 def test_bad_source_tables(tmp_path, mutate, message):
     frame = pd.read_csv(IND / "fuel_poverty_trafford_2017.csv", dtype=str)

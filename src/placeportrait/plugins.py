@@ -46,10 +46,15 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 PLACEHOLDER = re.compile(r"^\s*((todo|tbd|tbc|fixme|xxx+|placeholder)\b.*|[.…?\s-]*)$",
                          re.IGNORECASE | re.DOTALL)
 
+#: Codes and periods are keys: a control character (a NUL from a corrupt file) would make
+#: a new, invisible period or area rather than an error.
+PRINTABLE = pa.Check(lambda s: ~s.astype(str).str.contains(r"[\x00-\x1f\x7f]", regex=True),
+                     error="no control characters")
 SOURCE_TABLE = pa.DataFrameSchema(
     {
-        "code": pa.Column(str, nullable=False, checks=pa.Check.str_length(min_value=1)),
-        "period": pa.Column(str, nullable=False),
+        "code": pa.Column(str, nullable=False,
+                          checks=[pa.Check.str_length(min_value=1), PRINTABLE]),
+        "period": pa.Column(str, nullable=False, checks=PRINTABLE),
         "value": pa.Column(float, nullable=True,
                            checks=pa.Check(lambda s: ~np.isinf(s), error="finite")),
         "weight": pa.Column(float, nullable=True, required=False,
@@ -272,6 +277,9 @@ def validate_table(table, plugin_id: str, path, geography: str) -> pd.DataFrame:
         reason = str(exc).splitlines()[0]
         if "unique" in reason.lower() or "duplicat" in reason.lower():
             raise InputError(f"plugin {plugin_id}: {path}: duplicate code and period{example}") from None
+        if "no control characters" in reason:
+            raise InputError(f"plugin {plugin_id}: {path}: column {column!r} holds a control "
+                             f"character{example}") from None
         raise InputError(f"plugin {plugin_id}: {path}: column {column!r}: {reason}{example}") from None
 
 
