@@ -196,8 +196,9 @@ class HomeEnergyCO2(_HomeEnergyCO2):
     areas = LSOA
     metadata = _metadata(
         "home_energy_co2", "CO2 from home gas and electricity per person", "LSOA 2011",
-        "England and Wales", "residents (mid-2019 population)", SAPE_2019, ["population_mid2019_lsoa11.csv"],
-        "ONS small area population estimates mid-2019.", "lsoa2011", "lsoa-2011")
+        "England and Wales", "residents (mid-2019 population)", SAPE_2019,
+        ["population_mid2019_lsoa11.csv"], "ONS small area population estimates mid-2019.",
+        "lsoa2011", "lsoa-2011")
 
     def people(self, path: Path) -> pd.Series:
         return population_by_lsoa(path)
@@ -207,8 +208,8 @@ class HomeEnergyCO2Scotland(_HomeEnergyCO2):
     areas = DATA_ZONE
     metadata = _metadata(
         "home_energy_co2_scotland", "CO2 from home gas and electricity per person (Scotland)",
-        "data zone 2011", "Scotland", "residents (SIMD 2020 total population, NRS mid-2017)", SIMD_2020,
-        ["simd2020v2_scotland_dz11_indicators.csv"],
+        "data zone 2011", "Scotland", "residents (SIMD 2020 total population, NRS mid-2017)",
+        SIMD_2020, ["simd2020v2_scotland_dz11_indicators.csv"],
         "Scottish Index of Multiple Deprivation 2020v2 indicators (total population), "
         "Scottish Government.", "dz2011", "dz-2011")
 
